@@ -1,0 +1,1 @@
+//! Durable jobs: queue, leases, heartbeats, retries, chains, and the worker pool.

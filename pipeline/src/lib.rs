@@ -1,0 +1,24 @@
+//! Gala's engine. It owns everything that happens to media and jobs, and knows nothing of
+//! HTTP or HTML (that is `gala-studio`).
+//!
+//! - [`config`]: the one configuration value, loaded from `gala.yaml` and the environment.
+//! - [`storage`]: the database pool and migrations (SQLite embedded, PostgreSQL by URL) and the
+//!   content-addressed media store.
+//! - [`jobs`]: durable jobs with leases, heartbeats, retries and chains, and the worker pool.
+//! - [`ingest`]: probe, validate, normalize to the house format, technical QC, thumbnails and
+//!   proxy; the ingest chain's job handlers.
+
+pub mod config;
+pub mod ingest;
+pub mod jobs;
+pub mod storage;
+
+pub use config::Config;
+
+/// Milliseconds since the Unix epoch: the one time format stored in the database.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

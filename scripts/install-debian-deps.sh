@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Gala needs to build, test and run the demo.
+# Safe to run again: apt-get skips what is already there.
+set -euo pipefail
+
+packages=(
+  # build: ffmpeg-next links FFmpeg 5.1 through pkg-config and bindgen (clang)
+  pkg-config clang libclang-dev
+  libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev
+  libswscale-dev libswresample-dev
+  # run and test: the ffmpeg CLI makes test media and serves as the reference in benches
+  ffmpeg
+  # fonts for host cards and contact sheets
+  fonts-noto-cjk fonts-dejavu-core
+  # PostgreSQL for the multi-node store tests
+  postgresql postgresql-client
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-debian-deps: all packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
