@@ -9,6 +9,7 @@
 //!   proxy; the ingest chain's job handlers.
 
 pub mod config;
+pub mod demo;
 pub mod ingest;
 pub mod jobs;
 pub mod storage;
