@@ -7,14 +7,18 @@
 //! - [`jobs`]: durable jobs with leases, heartbeats, retries and chains, and the worker pool.
 //! - [`ingest`]: probe, validate, normalize to the house format, technical QC, thumbnails and
 //!   proxy; the ingest chain's job handlers.
+//! - [`engine`]: the handles (database, store, queue) built once from the configuration.
+//! - [`demo`]: the generated demo material.
 
 pub mod config;
 pub mod demo;
+pub mod engine;
 pub mod ingest;
 pub mod jobs;
 pub mod storage;
 
 pub use config::Config;
+pub use engine::Engine;
 
 /// Milliseconds since the Unix epoch: the one time format stored in the database.
 pub fn now_ms() -> i64 {

@@ -5,7 +5,9 @@
 //! database, so they can run in any worker. Every decode runs under a [`Budget`] so that a
 //! hostile file cannot hang a worker.
 
+pub mod clips;
 pub mod loudness;
+pub mod steps;
 
 use std::sync::Once;
 use std::time::{Duration, Instant};

@@ -1,0 +1,39 @@
+//! The engine's handles built from one [`Config`]: database, media store and job queue. The
+//! CLI and the studio each open one and pass it down; nothing here is global.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::ingest::steps::{self, IngestEnv};
+use crate::jobs::{Queue, WorkerPool};
+use crate::storage::db::Db;
+use crate::storage::media::{LocalStore, MediaStore};
+
+#[derive(Clone)]
+pub struct Engine {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub store: Arc<dyn MediaStore>,
+    pub queue: Queue,
+}
+
+impl Engine {
+    /// Creates the data directory, connects to the database (migrating it) and opens the
+    /// media store under `data_dir/media`.
+    pub async fn open(config: Config) -> anyhow::Result<Engine> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let db = Db::connect(&config.database_url(), config.database.max_connections).await?;
+        let store: Arc<dyn MediaStore> = Arc::new(LocalStore::new(config.data_dir.join("media"))?);
+        let queue = Queue::new(db.clone(), config.jobs.clone());
+        Ok(Engine { config: Arc::new(config), db, store, queue })
+    }
+
+    pub fn ingest_env(&self) -> IngestEnv {
+        IngestEnv { db: self.db.clone(), store: self.store.clone(), config: self.config.clone() }
+    }
+
+    /// A worker pool that runs every job kind this engine knows, `concurrency` at a time.
+    pub fn worker_pool(&self, concurrency: usize, name: &str) -> WorkerPool {
+        WorkerPool::new(self.queue.clone(), steps::handlers(self.ingest_env()), concurrency, name.to_string())
+    }
+}
