@@ -5,7 +5,10 @@
 //! database, so they can run in any worker. Every decode runs under a [`Budget`] so that a
 //! hostile file cannot hang a worker.
 
+pub mod decode;
 pub mod loudness;
+
+
 
 use std::sync::Once;
 use std::time::{Duration, Instant};
