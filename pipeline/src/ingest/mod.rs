@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod loudness;
+pub mod qc;
 
 
 
