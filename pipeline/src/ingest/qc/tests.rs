@@ -102,7 +102,10 @@ fn silence_in_the_middle_is_found_and_loudness_measured() {
     assert_near(report.loudness_after.true_peak_dbtp.unwrap(), -19.5, 1.0, "true peak");
     let loudness = report.findings.iter().find(|f| f.kind == FindingKind::Loudness).unwrap();
     assert_eq!(loudness.severity, Severity::Error, "-20 LUFS misses -23 ±0.5");
-    assert!(report.summary.starts_with("Loudness -20.0 LUFS"), "{}", report.summary);
+    assert!(report.summary.starts_with("Loudness -20."), "{}", report.summary);
+    assert!(report.summary.contains("1 silent segment"), "{}", report.summary);
+    let silence = report.findings.iter().find(|f| f.kind == FindingKind::Silence).unwrap();
+    assert_eq!(silence.severity, Severity::Warning, "3 s of silence mid-clip");
 }
 
 #[test]
