@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod loudness;
 pub mod qc;
+pub mod thumbs;
 
 
 
