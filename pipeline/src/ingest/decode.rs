@@ -153,3 +153,6 @@ fn corrupt(what: &str, e: ffmpeg::Error) -> IngestError {
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,8 +10,6 @@ pub mod loudness;
 pub mod qc;
 pub mod thumbs;
 
-
-
 use std::sync::Once;
 use std::time::{Duration, Instant};
 

@@ -253,7 +253,9 @@ impl Pass {
                 samples,
             } => {
                 let frames = samples.len() / usize::from(channels.max(1));
-                self.end_s = self.end_s.max(time_s + frames as f64 / f64::from(rate.max(1)));
+                self.end_s = self
+                    .end_s
+                    .max(time_s + frames as f64 / f64::from(rate.max(1)));
                 if self.meter.is_none() {
                     self.meter = Some(LoudnessMeter::new(u32::from(channels), rate)?);
                 }

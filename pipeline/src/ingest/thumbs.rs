@@ -63,7 +63,9 @@ pub fn poster(
         })?;
     let image = to_image(best)?;
     save_png(&image, output)?;
-    Ok(PosterInfo { time_s: best.time_s })
+    Ok(PosterInfo {
+        time_s: best.time_s,
+    })
 }
 
 /// Writes `sheet_columns` x `sheet_rows` tiles of `sheet_tile_width` pixels, evenly spread over
@@ -142,7 +144,13 @@ struct Column {
     count: u32,
 }
 
-fn add_samples(columns: &mut [[Column; 2]], duration: f64, time_s: f64, rate: u32, samples: &[f32]) {
+fn add_samples(
+    columns: &mut [[Column; 2]],
+    duration: f64,
+    time_s: f64,
+    rate: u32,
+    samples: &[f32],
+) {
     let last = columns.len().saturating_sub(1);
     let per_second = columns.len() as f64 / duration;
     for (i, frame) in samples.chunks_exact(2).enumerate() {

@@ -177,8 +177,16 @@ impl Source {
         opts: &DecodeOptions,
         sink: Sink<'_>,
     ) -> Result<(), IngestError> {
-        let mut video = opts.video.map(|r| self.video_path(r)).transpose()?.flatten();
-        let mut audio = opts.audio.map(|r| self.audio_path(r)).transpose()?.flatten();
+        let mut video = opts
+            .video
+            .map(|r| self.video_path(r))
+            .transpose()?
+            .flatten();
+        let mut audio = opts
+            .audio
+            .map(|r| self.audio_path(r))
+            .transpose()?
+            .flatten();
         let mut packet = Packet::empty();
         while self.read_packet(&mut packet)? {
             let index = packet.stream();

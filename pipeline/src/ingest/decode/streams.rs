@@ -261,7 +261,10 @@ impl AudioPath {
                 continue;
             }
             if self.next_time.is_none() {
-                let start = self.decoded.timestamp().map(|ts| ts as f64 * self.time_base);
+                let start = self
+                    .decoded
+                    .timestamp()
+                    .map(|ts| ts as f64 * self.time_base);
                 self.next_time = Some((start.unwrap_or(0.0) - self.offset_s).max(0.0));
             }
             // Some files leave the layout unset; the resampler needs one that matches.

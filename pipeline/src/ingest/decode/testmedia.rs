@@ -21,8 +21,18 @@ pub(crate) fn make(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 
 /// Arguments that encode like the tiny house format: H.264 yuv420p, AAC 48 kHz stereo.
 pub(crate) const HOUSE_CODECS: &[&str] = &[
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ar",
-    "48000", "-ac", "2",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+    "-c:a",
+    "aac",
+    "-ar",
+    "48000",
+    "-ac",
+    "2",
 ];
 
 pub(crate) fn house() -> HouseFormat {

@@ -182,7 +182,10 @@ impl SilenceDetector {
             if self.in_window == 0 {
                 self.window_start = time_s + i as f64 / self.rate as f64;
             }
-            self.sum_sq += frame.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>();
+            self.sum_sq += frame
+                .iter()
+                .map(|&s| f64::from(s) * f64::from(s))
+                .sum::<f64>();
             self.in_window += 1;
             if self.in_window == self.window {
                 self.end_window();
@@ -310,7 +313,11 @@ mod tests {
     fn feed_black(d: &mut BlackDetector, frames: usize, black: impl Fn(f64) -> bool) {
         for i in 0..frames {
             let t = i as f64 / 10.0;
-            let luma = if black(t) { vec![5u8; 100] } else { vec![128u8; 100] };
+            let luma = if black(t) {
+                vec![5u8; 100]
+            } else {
+                vec![128u8; 100]
+            };
             d.feed(t, &luma);
         }
     }
@@ -319,7 +326,9 @@ mod tests {
     fn black_segments_have_exact_boundaries() {
         let mut d = BlackDetector::new(&thresholds());
         // Black 0–1.5 s (short at start is still >= 1 s), 3.0–3.5 s (too short), 5.0–end.
-        feed_black(&mut d, 70, |t| t < 1.5 || (3.0..3.5).contains(&t) || t >= 5.0);
+        feed_black(&mut d, 70, |t| {
+            t < 1.5 || (3.0..3.5).contains(&t) || t >= 5.0
+        });
         assert_eq!(d.finish(7.0), vec![seg(0.0, 1.5), seg(5.0, 7.0)]);
     }
 
@@ -347,7 +356,7 @@ mod tests {
             } else {
                 i
             };
-            d.feed(t, &vec![(k * 3 % 256) as u8; 64]);
+            d.feed(t, &[(k * 3 % 256) as u8; 64]);
         }
         assert_eq!(d.finish(8.0), vec![seg(2.0, 4.5), seg(6.0, 8.0)]);
     }

@@ -43,7 +43,11 @@ fn segment_finding(kind: FindingKind, what: &str, s: &Segment, duration_s: f64) 
     let (severity, place) = if at_start && at_end {
         (Severity::Error, " throughout the clip")
     } else if (at_start || at_end) && s.duration_s() <= EDGE_NOTE_MAX_S {
-        let place = if at_start { " at the start" } else { " at the end" };
+        let place = if at_start {
+            " at the start"
+        } else {
+            " at the end"
+        };
         (Severity::Info, place)
     } else {
         (Severity::Warning, "")
@@ -76,7 +80,10 @@ fn clipping_findings(segments: &[Segment], out: &mut Vec<Finding>) {
             ),
         });
     }
-    if let Some(rest) = segments.get(MAX_CLIPPING_FINDINGS..).filter(|r| !r.is_empty()) {
+    if let Some(rest) = segments
+        .get(MAX_CLIPPING_FINDINGS..)
+        .filter(|r| !r.is_empty())
+    {
         let (first, last) = (&rest[0], &rest[rest.len() - 1]);
         out.push(Finding {
             kind: FindingKind::Clipping,
@@ -233,11 +240,7 @@ fn segments_text(noun: &str, none: &str, segments: &[Segment]) -> String {
     if segments.len() > 3 {
         listed.push("…".into());
     }
-    format!(
-        "{} {noun}{plural} ({})",
-        segments.len(),
-        listed.join(", ")
-    )
+    format!("{} {noun}{plural} ({})", segments.len(), listed.join(", "))
 }
 
 fn findings_line(findings: &[Finding]) -> String {
@@ -245,9 +248,8 @@ fn findings_line(findings: &[Finding]) -> String {
         return "No problems found.".to_string();
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-    let counted = |n: usize, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let counted =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
         "Findings: {}, {}, {}.",
         counted(count(Severity::Error), "error", "errors"),

@@ -14,7 +14,14 @@ fn run(analysed: &Path, source: Option<&Path>) -> QcReport {
         source_width: None,
         source_height: None,
     };
-    analyze(&input, &QcThresholds::default(), &house(), &limits(), &|_| {}).unwrap()
+    analyze(
+        &input,
+        &QcThresholds::default(),
+        &house(),
+        &limits(),
+        &|_| {},
+    )
+    .unwrap()
 }
 
 fn assert_near(actual: f64, expected: f64, tolerance: f64, what: &str) {
@@ -39,9 +46,16 @@ fn black_start_is_found() {
         dir.path(),
         "black.mp4",
         &with_house_codecs(&[
-            "-f", "lavfi", "-i", "color=black:s=320x180:r=25:d=2",
-            "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3",
-            "-filter_complex", "[0][1]concat=n=2:v=1:a=0",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=320x180:r=25:d=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=25:d=3",
+            "-filter_complex",
+            "[0][1]concat=n=2:v=1:a=0",
         ]),
     );
     let report = run(&clip, None);
@@ -49,11 +63,28 @@ fn black_start_is_found() {
     assert_near(report.black[0].start_s, 0.0, 0.04, "black start");
     assert_near(report.black[0].end_s, 2.0, 0.04, "black end");
     assert_near(report.duration_s, 5.0, 0.05, "duration");
-    assert!(report.frozen.is_empty(), "black is not also frozen: {:?}", report.frozen);
+    assert!(
+        report.frozen.is_empty(),
+        "black is not also frozen: {:?}",
+        report.frozen
+    );
     let finding = &report.findings[0];
-    assert_eq!((finding.kind, finding.severity), (FindingKind::Black, Severity::Info));
-    assert!(finding.message.contains("00:00:00.000 to 00:00:02.000"), "{}", finding.message);
-    assert!(report.summary.contains("1 black segment (00:00:00.000–00:00:02.000)"), "{}", report.summary);
+    assert_eq!(
+        (finding.kind, finding.severity),
+        (FindingKind::Black, Severity::Info)
+    );
+    assert!(
+        finding.message.contains("00:00:00.000 to 00:00:02.000"),
+        "{}",
+        finding.message
+    );
+    assert!(
+        report
+            .summary
+            .contains("1 black segment (00:00:00.000–00:00:02.000)"),
+        "{}",
+        report.summary
+    );
 }
 
 #[test]
@@ -64,9 +95,12 @@ fn frozen_stretch_is_found() {
         dir.path(),
         "frozen.mp4",
         &with_house_codecs(&[
-            "-f", "lavfi", "-i",
+            "-f",
+            "lavfi",
+            "-i",
             "testsrc2=s=320x180:r=25:d=5,loop=loop=74:size=1:start=50,setpts=N/25/TB",
-            "-t", "7",
+            "-t",
+            "7",
         ]),
     );
     let report = run(&clip, None);
@@ -74,7 +108,11 @@ fn frozen_stretch_is_found() {
     assert_near(report.frozen[0].start_s, 2.0, 0.1, "freeze start");
     assert_near(report.frozen[0].end_s, 5.0, 0.1, "freeze end");
     assert!(report.black.is_empty());
-    let finding = report.findings.iter().find(|f| f.kind == FindingKind::Frozen).unwrap();
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Frozen)
+        .unwrap();
     assert_eq!(finding.severity, Severity::Warning);
 }
 
@@ -87,8 +125,14 @@ fn silence_in_the_middle_is_found_and_loudness_measured() {
         dir.path(),
         "silence.mp4",
         &with_house_codecs(&[
-            "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=8",
-            "-f", "lavfi", "-i", &expr,
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=25:d=8",
+            "-f",
+            "lavfi",
+            "-i",
+            &expr,
         ]),
     );
     let report = run(&clip, None);
@@ -99,13 +143,42 @@ fn silence_in_the_middle_is_found_and_loudness_measured() {
     let lufs = report.loudness_after.integrated_lufs.unwrap();
     assert_near(lufs, -20.0, 0.3, "integrated loudness");
     // AAC overshoots a little where the tone starts and stops abruptly.
-    assert_near(report.loudness_after.true_peak_dbtp.unwrap(), -19.5, 1.0, "true peak");
-    let loudness = report.findings.iter().find(|f| f.kind == FindingKind::Loudness).unwrap();
-    assert_eq!(loudness.severity, Severity::Error, "-20 LUFS misses -23 ±0.5");
-    assert!(report.summary.starts_with("Loudness -20."), "{}", report.summary);
-    assert!(report.summary.contains("1 silent segment"), "{}", report.summary);
-    let silence = report.findings.iter().find(|f| f.kind == FindingKind::Silence).unwrap();
-    assert_eq!(silence.severity, Severity::Warning, "3 s of silence mid-clip");
+    assert_near(
+        report.loudness_after.true_peak_dbtp.unwrap(),
+        -19.5,
+        1.0,
+        "true peak",
+    );
+    let loudness = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Loudness)
+        .unwrap();
+    assert_eq!(
+        loudness.severity,
+        Severity::Error,
+        "-20 LUFS misses -23 ±0.5"
+    );
+    assert!(
+        report.summary.starts_with("Loudness -20."),
+        "{}",
+        report.summary
+    );
+    assert!(
+        report.summary.contains("1 silent segment"),
+        "{}",
+        report.summary
+    );
+    let silence = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Silence)
+        .unwrap();
+    assert_eq!(
+        silence.severity,
+        Severity::Warning,
+        "3 s of silence mid-clip"
+    );
 }
 
 #[test]
@@ -115,16 +188,30 @@ fn clipping_is_measured_on_the_source() {
         dir.path(),
         "clipped.wav",
         &[
-            "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=3",
-            "-af", "volume=20", "-ac", "2", "-c:a", "pcm_s16le",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:sample_rate=48000:d=3",
+            "-af",
+            "volume=20",
+            "-ac",
+            "2",
+            "-c:a",
+            "pcm_s16le",
         ],
     );
     let clean = make(
         dir.path(),
         "clean.wav",
         &[
-            "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=3",
-            "-ac", "2", "-c:a", "pcm_s16le",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:sample_rate=48000:d=3",
+            "-ac",
+            "2",
+            "-c:a",
+            "pcm_s16le",
         ],
     );
     let report = run(&clean, Some(&clipped));
@@ -156,7 +243,10 @@ fn source_size_and_shape_give_notes() {
     let kinds: Vec<_> = out.iter().map(|f| (f.kind, f.severity)).collect();
     assert_eq!(
         kinds,
-        [(FindingKind::Resolution, Severity::Info), (FindingKind::Aspect, Severity::Info)]
+        [
+            (FindingKind::Resolution, Severity::Info),
+            (FindingKind::Aspect, Severity::Info)
+        ]
     );
     assert!(out[1].message.contains("pillarboxed"), "{}", out[1].message);
 }
@@ -168,13 +258,25 @@ fn whole_clip_black_is_an_error_and_reports_serialize() {
         dir.path(),
         "allblack.mp4",
         &with_house_codecs(&[
-            "-f", "lavfi", "-i", "color=black:s=320x180:r=25:d=3",
-            "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "3",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=320x180:r=25:d=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=48000:cl=stereo",
+            "-t",
+            "3",
         ]),
     );
     let report = run(&clip, None);
     assert_eq!(report.worst(), Some(Severity::Error));
-    let black = report.findings.iter().find(|f| f.kind == FindingKind::Black).unwrap();
+    let black = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Black)
+        .unwrap();
     assert_eq!(black.severity, Severity::Error);
     assert!(black.message.contains("throughout"), "{}", black.message);
     assert_eq!(report.loudness_after.integrated_lufs, None);
@@ -202,5 +304,8 @@ fn a_file_that_is_not_media_is_rejected() {
         &|_| {},
     )
     .unwrap_err();
-    assert!(matches!(err, IngestError::Rejected(Rejection::NotMedia { .. })), "{err:?}");
+    assert!(
+        matches!(err, IngestError::Rejected(Rejection::NotMedia { .. })),
+        "{err:?}"
+    );
 }

@@ -22,15 +22,25 @@ fn black_then_pattern(dir: &Path) -> PathBuf {
         dir,
         "clip.mp4",
         &with_house_codecs(&[
-            "-f", "lavfi", "-i", "color=black:s=320x180:r=25:d=2",
-            "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3",
-            "-filter_complex", "[0][1]concat=n=2:v=1:a=0",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=320x180:r=25:d=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=25:d=3",
+            "-filter_complex",
+            "[0][1]concat=n=2:v=1:a=0",
         ]),
     )
 }
 
 fn mean_luma(image: &RgbImage) -> f64 {
-    let sum: u64 = image.pixels().map(|p| u64::from(p[0]) + u64::from(p[1]) + u64::from(p[2])).sum();
+    let sum: u64 = image
+        .pixels()
+        .map(|p| u64::from(p[0]) + u64::from(p[1]) + u64::from(p[2]))
+        .sum();
     sum as f64 / (3 * image.width() * image.height()) as f64
 }
 
@@ -68,12 +78,20 @@ fn waveform_marks_loud_columns_and_leaves_silence_empty() {
     // 6 s: tone, silence from 2 s to 4 s, tone.
     let tone = "0.5*sin(2*PI*300*t)*not(between(t,2,4))";
     let src = format!("aevalsrc='{tone}|{tone}':s=48000:d=6");
-    let clip = make(dir.path(), "tone.wav", &["-f", "lavfi", "-i", &src, "-c:a", "pcm_s16le"]);
+    let clip = make(
+        dir.path(),
+        "tone.wav",
+        &["-f", "lavfi", "-i", &src, "-c:a", "pcm_s16le"],
+    );
     let out = dir.path().join("wave.png");
     waveform(&clip, &out, &config(), &limits()).unwrap();
     let image = image::open(&out).unwrap().to_rgb8();
     assert_eq!(image.dimensions(), (300, 80));
-    let marked = |x: u32| (0..80).filter(|&y| *image.get_pixel(x, y) != BACKGROUND).count();
+    let marked = |x: u32| {
+        (0..80)
+            .filter(|&y| *image.get_pixel(x, y) != BACKGROUND)
+            .count()
+    };
     // 50 columns per second: loud columns are drawn in both lanes, silent ones not at all.
     for x in (5..95).chain(205..295) {
         assert!(marked(x) > 20, "column {x} has {} marks", marked(x));
@@ -88,5 +106,8 @@ fn poster_of_sound_only_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let clip = make(dir.path(), "tone.wav", &["-f", "lavfi", "-i", "sine=d=2"]);
     let err = poster(&clip, &dir.path().join("p.png"), &config(), &limits()).unwrap_err();
-    assert!(matches!(err, IngestError::Rejected(Rejection::NoVideo)), "{err:?}");
+    assert!(
+        matches!(err, IngestError::Rejected(Rejection::NoVideo)),
+        "{err:?}"
+    );
 }
