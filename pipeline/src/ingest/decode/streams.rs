@@ -1,6 +1,7 @@
 //! One decoder per stream: video pictures scaled to the requested size and layout, audio
 //! converted to interleaved f32, each stamped with its time from the start of the clip.
 
+use ffmpeg::codec::threading;
 use ffmpeg::format::{sample, Pixel, Sample};
 use ffmpeg::software::{resampling, scaling};
 use ffmpeg::{decoder, frame, ChannelLayout, Packet};
@@ -42,8 +43,10 @@ impl VideoPath {
         info: &VideoInfo,
         offset_s: f64,
     ) -> Result<VideoPath, IngestError> {
-        let context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| corrupt("the video stream parameters are unreadable", e))?;
+        // Full-HD H.264 decodes several times faster on all cores; the count is automatic.
+        context.set_threading(threading::Config::kind(threading::Type::Frame));
         let decoder = context.decoder().video().map_err(|_| unsupported(stream))?;
         let width = request.width.max(1);
         let height = request
