@@ -80,8 +80,9 @@ pub struct QcReport {
     pub silence: Vec<Segment>,
     pub frozen: Vec<Segment>,
     /// Runs of clipped samples in the source, merged when close.
-    pub clipped_samples: u64,
     pub clipping: Vec<Segment>,
+    /// Samples in those runs, all channels.
+    pub clipped_samples: u64,
     /// One per segment or problem, messages with timecodes.
     pub findings: Vec<Finding>,
     /// A few readable lines.
@@ -152,8 +153,8 @@ pub fn analyze(
         black: measured.black,
         silence: measured.silence,
         frozen: measured.frozen,
-        clipped_samples,
         clipping,
+        clipped_samples,
         findings: Vec::new(),
         summary: String::new(),
     };

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::*;
 use crate::ingest::decode::testmedia::{house, limits, make, with_house_codecs};
+use crate::ingest::loudness::Loudness;
 use crate::ingest::{IngestError, Rejection};
 
 fn run(analysed: &Path, source: Option<&Path>) -> QcReport {
@@ -14,14 +15,23 @@ fn run(analysed: &Path, source: Option<&Path>) -> QcReport {
         source_width: None,
         source_height: None,
     };
-    analyze(
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |f: f64| seen.lock().unwrap().push(f);
+    let report = analyze(
         &input,
         &QcThresholds::default(),
         &house(),
         &limits(),
-        &|_| {},
+        &progress,
     )
-    .unwrap()
+    .unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "progress goes forward: {seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&1.0));
+    report
 }
 
 fn assert_near(actual: f64, expected: f64, tolerance: f64, what: &str) {
@@ -307,5 +317,61 @@ fn a_file_that_is_not_media_is_rejected() {
     assert!(
         matches!(err, IngestError::Rejected(Rejection::NotMedia { .. })),
         "{err:?}"
+    );
+}
+
+#[test]
+fn findings_and_summary_from_measurements() {
+    let seg = |start_s, end_s| Segment { start_s, end_s };
+    let mut r = QcReport {
+        duration_s: 60.0,
+        loudness_before: Some(Loudness {
+            integrated_lufs: Some(-31.24),
+            range_lu: 3.0,
+            true_peak_dbtp: Some(-9.0),
+        }),
+        loudness_after: Loudness {
+            integrated_lufs: Some(-23.04),
+            range_lu: 21.5,
+            true_peak_dbtp: Some(-0.4),
+        },
+        black: vec![seg(0.0, 2.0), seg(50.0, 60.0)],
+        silence: vec![seg(20.0, 23.5)],
+        frozen: Vec::new(),
+        clipping: Vec::new(),
+        clipped_samples: 0,
+        findings: Vec::new(),
+        summary: String::new(),
+    };
+    let input = QcInput {
+        analysed: Path::new("unused"),
+        source: None,
+        loudness_before: None,
+        source_width: Some(1920),
+        source_height: Some(1080),
+    };
+    r.findings = report::findings(&r, &input, &QcThresholds::default(), &house());
+    let kinds: Vec<_> = r.findings.iter().map(|f| (f.kind, f.severity)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (FindingKind::Black, Severity::Info),      // 2 s lead-in
+            (FindingKind::Black, Severity::Warning),   // 10 s at the end is long
+            (FindingKind::Silence, Severity::Warning), // mid-clip
+            (FindingKind::LoudnessRange, Severity::Warning),
+            (FindingKind::TruePeak, Severity::Error),
+        ]
+    );
+    assert_eq!(
+        r.findings[2].message,
+        "Silence from 00:00:20.000 to 00:00:23.500 (3.5 s)."
+    );
+    let summary = report::summary(&r);
+    assert_eq!(
+        summary,
+        "Loudness -23.0 LUFS (was -31.2), LRA 21.5 LU, true peak -0.4 dBTP.\n\
+         2 black segments (00:00:00.000–00:00:02.000, 00:00:50.000–00:01:00.000); \
+         1 silent segment (00:00:20.000–00:00:23.500); no frozen picture; no clipping.\n\
+         Findings: 1 error, 3 warnings, 1 note."
     );
 }
