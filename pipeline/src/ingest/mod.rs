@@ -6,8 +6,11 @@
 //! hostile file cannot hang a worker.
 
 pub mod clips;
+pub mod decode;
 pub mod loudness;
+pub mod qc;
 pub mod steps;
+pub mod thumbs;
 
 use std::sync::Once;
 use std::time::{Duration, Instant};
