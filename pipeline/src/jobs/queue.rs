@@ -491,3 +491,7 @@ fn job_from_row(row: &AnyRow) -> anyhow::Result<Job> {
         finished_at: row.try_get("finished_at")?,
     })
 }
+
+#[cfg(test)]
+#[path = "queue_tests.rs"]
+mod tests;
