@@ -293,7 +293,9 @@ impl Queue {
         for job in &next {
             insert_job(&mut tx, job, Some(id), self.cfg.max_attempts, now).await?;
         }
-        tx.commit().await.context("cannot commit a job's completion")?;
+        tx.commit()
+            .await
+            .context("cannot commit a job's completion")?;
         Ok(true)
     }
 
@@ -412,7 +414,9 @@ impl Queue {
 }
 
 fn secs_to_ms(s: u64) -> i64 {
-    i64::try_from(s).unwrap_or(i64::MAX / 1000).saturating_mul(1000)
+    i64::try_from(s)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000)
 }
 
 async fn insert_job(

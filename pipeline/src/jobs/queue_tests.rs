@@ -56,7 +56,10 @@ async fn enqueue_get_round_trip(db: Db) {
     assert_eq!(job.state, JobState::Queued);
     assert_eq!((job.priority, job.attempts, job.max_attempts), (5, 0, 3));
     assert_eq!(job.progress, 0.0);
-    assert_eq!((job.run_after, job.created_at, job.updated_at), (T0, T0, T0));
+    assert_eq!(
+        (job.run_after, job.created_at, job.updated_at),
+        (T0, T0, T0)
+    );
     assert_eq!(job.lease_owner, None);
     assert_eq!(job.parent_id, None);
     assert_eq!(job.result, None);
@@ -77,7 +80,11 @@ async fn claim_respects_priority_run_after_and_kinds(db: Db) {
         .await
         .unwrap();
     let later = q
-        .enqueue(NewJob::new("x", json!(4)).with_priority(1).run_after(T0 + 10_000))
+        .enqueue(
+            NewJob::new("x", json!(4))
+                .with_priority(1)
+                .run_after(T0 + 10_000),
+        )
         .await
         .unwrap();
 
@@ -138,7 +145,10 @@ async fn heartbeat_extends_the_lease(db: Db) {
     // 40 s after the claim: expired without the heartbeat, still held with it.
     f.advance_s(20);
     assert!(q.claim("w2", &["x"]).await.unwrap().is_none());
-    assert!(!q.heartbeat(id, "w2", 0.9, None).await.unwrap(), "not w2's lease");
+    assert!(
+        !q.heartbeat(id, "w2", 0.9, None).await.unwrap(),
+        "not w2's lease"
+    );
     assert_eq!(f.job(id).await.progress, 0.5);
 }
 
@@ -155,7 +165,10 @@ async fn expired_lease_is_reclaimed_and_the_stale_worker_loses(db: Db) {
     assert!(job.last_error.unwrap().contains("stopped responding"));
     assert!(!q.heartbeat(id, "w1", 0.3, None).await.unwrap());
     let next = vec![NewJob::new("y", json!({}))];
-    assert!(!q.complete(id, "w1", json!("stale"), next.clone()).await.unwrap());
+    assert!(!q
+        .complete(id, "w1", json!("stale"), next.clone())
+        .await
+        .unwrap());
     assert!(!q.fail(id, "w1", "stale").await.unwrap());
     assert!(!q.retry_later(id, "w1", "stale").await.unwrap());
     assert!(q.children(id).await.unwrap().is_empty());
@@ -165,7 +178,11 @@ async fn expired_lease_is_reclaimed_and_the_stale_worker_loses(db: Db) {
     assert_eq!(job.state, JobState::Done);
     assert_eq!(job.result, Some(json!("fresh")));
     assert_eq!(job.finished_at, Some(f.now()));
-    assert_eq!(q.children(id).await.unwrap().len(), 1, "children enqueued once");
+    assert_eq!(
+        q.children(id).await.unwrap().len(),
+        1,
+        "children enqueued once"
+    );
 }
 
 async fn retry_backoff_doubles(db: Db) {
@@ -186,7 +203,10 @@ async fn retry_backoff_doubles(db: Db) {
         assert_eq!(job.run_after, f.now() + expected_delay);
         assert_eq!(job.last_error.as_deref(), Some("busy"));
         assert_eq!(job.lease_owner, None);
-        assert!(q.claim("w", &["x"]).await.unwrap().is_none(), "still backing off");
+        assert!(
+            q.claim("w", &["x"]).await.unwrap().is_none(),
+            "still backing off"
+        );
         f.advance_s(expected_delay / 1000);
         expected_delay *= 2;
     }
@@ -217,7 +237,10 @@ async fn spent_attempts_fail_with_the_reason(db: Db) {
     let job = f.job(id).await;
     assert_eq!(job.state, JobState::Failed);
     let reason = job.last_error.unwrap();
-    assert!(reason.contains("disk still busy") && reason.contains("2 attempts"), "{reason}");
+    assert!(
+        reason.contains("disk still busy") && reason.contains("2 attempts"),
+        "{reason}"
+    );
     assert_eq!(job.finished_at, Some(f.now()));
     f.advance_s(3600);
     assert!(q.claim("w", &["x"]).await.unwrap().is_none());
@@ -248,13 +271,19 @@ async fn silent_workers_exhaust_attempts(db: Db) {
 async fn complete_enqueues_next_jobs_with_parent(db: Db) {
     let f = Fixture::default(db);
     let q = &f.queue;
-    let id = q.enqueue(NewJob::new("probe", json!({"clip": 1}))).await.unwrap();
+    let id = q
+        .enqueue(NewJob::new("probe", json!({"clip": 1})))
+        .await
+        .unwrap();
     q.claim("w", &["probe"]).await.unwrap().unwrap();
     let next = vec![
         NewJob::new("normalize", json!({"clip": 1})),
         NewJob::new("thumbs", json!({"clip": 1})).with_priority(200),
     ];
-    assert!(q.complete(id, "w", json!({"ok": true}), next).await.unwrap());
+    assert!(q
+        .complete(id, "w", json!({"ok": true}), next)
+        .await
+        .unwrap());
     let children = q.children(id).await.unwrap();
     let kinds: Vec<_> = children.iter().map(|j| j.kind.as_str()).collect();
     assert_eq!(kinds, ["normalize", "thumbs"]);
@@ -294,7 +323,11 @@ async fn requeue_expired_puts_jobs_back(db: Db) {
     f.advance_s(20);
     q.claim("w2", &["x"]).await.unwrap().unwrap();
     f.advance_s(11);
-    assert_eq!(q.requeue_expired().await.unwrap(), 1, "only the first lease expired");
+    assert_eq!(
+        q.requeue_expired().await.unwrap(),
+        1,
+        "only the first lease expired"
+    );
     let job = f.job(a).await;
     assert_eq!(job.state, JobState::Queued);
     assert_eq!((job.lease_owner, job.lease_expires_at), (None, None));
@@ -322,7 +355,9 @@ async fn counts_and_list(db: Db) {
     let listed = q.list(2).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].id, b, "newest first");
-    assert!(listed.iter().all(|j| j.id != claimed.id || j.state == JobState::Running));
+    assert!(listed
+        .iter()
+        .all(|j| j.id != claimed.id || j.state == JobState::Running));
 }
 
 async fn enqueue_in_joins_the_callers_transaction(db: Db) {

@@ -284,12 +284,12 @@ impl WorkerPool {
         let queue = &self.inner.queue;
         let (applied, what) = match outcome {
             Ok(Ok(done)) => (
-                queue.complete(id, worker_id, done.result, done.next).await?,
+                queue
+                    .complete(id, worker_id, done.result, done.next)
+                    .await?,
                 "done".to_string(),
             ),
-            Ok(Err(JobError::Fatal(reason))) => {
-                (queue.fail(id, worker_id, &reason).await?, reason)
-            }
+            Ok(Err(JobError::Fatal(reason))) => (queue.fail(id, worker_id, &reason).await?, reason),
             Ok(Err(JobError::Retry(e))) => {
                 let error = format!("{e:#}");
                 (queue.retry_later(id, worker_id, &error).await?, error)
@@ -342,7 +342,10 @@ async fn heartbeat_loop(
 
 fn join_error_text(join: JoinError) -> String {
     if join.is_panic() {
-        format!("the job handler panicked: {}", panic_message(join.into_panic()))
+        format!(
+            "the job handler panicked: {}",
+            panic_message(join.into_panic())
+        )
     } else {
         "the job handler was cancelled".to_string()
     }
@@ -385,3 +388,7 @@ impl<T> Drop for AbortOnDrop<T> {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+#[path = "worker_tests.rs"]
+mod tests;

@@ -61,7 +61,11 @@ impl LocalStore {
     /// Where an object with this digest lives (whether or not it exists).
     pub fn object_path(&self, digest: &str) -> anyhow::Result<PathBuf> {
         check_digest(digest)?;
-        Ok(self.root.join(&digest[0..2]).join(&digest[2..4]).join(digest))
+        Ok(self
+            .root
+            .join(&digest[0..2])
+            .join(&digest[2..4])
+            .join(digest))
     }
 
     /// Streams `reader` into a staging file while hashing it, then moves it into place.
