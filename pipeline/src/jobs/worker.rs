@@ -138,6 +138,14 @@ impl WorkerPool {
         worker_id_prefix: String,
     ) -> Self {
         let cfg = queue.config().clone();
+        if cfg.heartbeat_s >= cfg.lease_s {
+            tracing::warn!(
+                heartbeat_s = cfg.heartbeat_s,
+                lease_s = cfg.lease_s,
+                "jobs.heartbeat_s should be well below jobs.lease_s, or running jobs will be \
+                 taken over by other workers"
+            );
+        }
         let handlers: HashMap<_, _> = handlers.into_iter().map(|h| (h.kind(), h)).collect();
         let mut kinds: Vec<_> = handlers.keys().copied().collect();
         kinds.sort_unstable();

@@ -293,3 +293,109 @@ crate::both_backends!(
     handler_errors_retry_or_fail,
     heartbeat_writes_progress,
 );
+
+/// Set in the child process of the SIGKILL tests: the database it works on.
+const CHILD_DB_VAR: &str = "GALA_TEST_SIGKILL_CHILD_DB";
+const CHILD_WORKER: &str = "doomed-worker";
+
+fn one_second_lease() -> JobsConfig {
+    JobsConfig {
+        lease_s: 1,
+        ..fast_config()
+    }
+}
+
+/// Not a test by itself (it returns at once): the body of the child process that the SIGKILL
+/// tests start from this same test binary, claim a job in, and kill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_child_worker() {
+    let Ok(url) = std::env::var(CHILD_DB_VAR) else {
+        return;
+    };
+    let db = Db::connect(&url, 2).await.unwrap();
+    let forever = Arc::new(Recorder {
+        kind: "long",
+        sleep: Duration::from_secs(600),
+        ..Default::default()
+    });
+    let pool = WorkerPool::new(
+        Queue::new(db, one_second_lease()),
+        vec![forever],
+        1,
+        "x".into(),
+    )
+    .with_heartbeat_every(Duration::from_millis(200));
+    pool.run_one(CHILD_WORKER).await.unwrap();
+}
+
+/// A worker process killed with SIGKILL mid-job: the job is taken over once its lease
+/// expires and completes exactly once, elsewhere.
+async fn sigkill_mid_job_loses_nothing(db: Db, url: String) {
+    let q = Queue::new(db.clone(), one_second_lease());
+    let id = q
+        .enqueue(NewJob::new("long", json!({"n": 1})))
+        .await
+        .unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "jobs::worker::tests::sigkill_child_worker"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(CHILD_DB_VAR, &url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = wait_for(&q, id, |j| j.progress == 0.5).await;
+    assert_eq!(started.lease_owner.as_deref(), Some(CHILD_WORKER));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let rescuer = Arc::new(Recorder {
+        kind: "long",
+        ..Default::default()
+    });
+    let pool = WorkerPool::new(q.clone(), vec![rescuer.clone()], 1, "r".into());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while pool.run_one("rescuer").await.unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job was never taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let job = q.get(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done);
+    assert_eq!(job.attempts, 2);
+    assert_eq!(job.lease_owner.as_deref(), Some("rescuer"));
+    assert_eq!(rescuer.runs.lock().unwrap().len(), 1);
+    assert!(
+        pool.run_one("rescuer").await.unwrap().is_none(),
+        "nothing left to run"
+    );
+}
+
+/// Polls the job until `ready` holds (at most 10 s).
+async fn wait_for(q: &Queue, id: i64, ready: impl Fn(&Job) -> bool) -> Job {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let job = q.get(id).await.unwrap().unwrap();
+        if ready(&job) {
+            return job;
+        }
+        assert!(std::time::Instant::now() < deadline, "job stuck: {job:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_job_loses_nothing_sqlite() {
+    let t = crate::storage::testing::TestDb::sqlite().await;
+    sigkill_mid_job_loses_nothing(t.db.clone(), t.url.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_job_loses_nothing_postgres() {
+    let Some(t) = crate::storage::testing::TestDb::postgres().await else {
+        return;
+    };
+    sigkill_mid_job_loses_nothing(t.db.clone(), t.url.clone()).await;
+}

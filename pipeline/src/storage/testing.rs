@@ -13,6 +13,8 @@ pub const POSTGRES_URL_VAR: &str = "GALA_TEST_POSTGRES_URL";
 /// A database that exists for one test. Dropping it removes it.
 pub struct TestDb {
     pub db: Db,
+    /// The URL it was opened with, for a second process to connect to.
+    pub url: String,
     /// Keeps the SQLite file's directory alive.
     _dir: Option<TempDir>,
     /// (admin URL, database name) of a PostgreSQL test database to drop.
@@ -26,6 +28,7 @@ impl TestDb {
         let db = Db::connect(&url, 8).await.unwrap();
         TestDb {
             db,
+            url,
             _dir: Some(dir),
             postgres: None,
         }
@@ -43,9 +46,11 @@ impl TestDb {
             .await
             .unwrap();
         conn.close().await.unwrap();
-        let db = Db::connect(&with_database(&admin, &name), 8).await.unwrap();
+        let url = with_database(&admin, &name);
+        let db = Db::connect(&url, 8).await.unwrap();
         Some(TestDb {
             db,
+            url,
             _dir: None,
             postgres: Some((admin, name)),
         })
