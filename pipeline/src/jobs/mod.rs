@@ -10,5 +10,5 @@
 pub mod queue;
 pub mod worker;
 
-pub use queue::{Clock, Job, JobState, NewJob, Queue};
-pub use worker::{Done, Handler, JobContext, JobError, WorkerPool};
+pub use queue::{Clock, Job, JobState, NewJob, Queue, DEFAULT_PRIORITY};
+pub use worker::{Done, Handler, JobContext, JobError, JobFuture, WorkerPool};

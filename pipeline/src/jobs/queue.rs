@@ -345,6 +345,22 @@ impl Queue {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Gives a failed job a fresh start (an operator's "try again"): queued now, attempts reset.
+    /// Ok(false) when the job is not failed.
+    pub async fn requeue_failed(&self, id: i64) -> anyhow::Result<bool> {
+        let now = self.now();
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, progress = 0, \
+             progress_note = NULL, lease_owner = NULL, lease_expires_at = NULL, \
+             finished_at = NULL, updated_at = $1 WHERE id = $2 AND state = 'failed'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Puts jobs whose lease expired back in the queue (or fails them when their attempts are
     /// spent). For a periodic sweep; `claim` handles expired leases by itself too.
     /// Returns how many jobs changed.

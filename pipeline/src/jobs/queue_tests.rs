@@ -312,6 +312,12 @@ async fn fail_is_final(db: Db) {
     f.advance_s(3600);
     assert!(q.claim("w", &["x"]).await.unwrap().is_none());
     assert_eq!(q.requeue_expired().await.unwrap(), 0);
+    // Only an operator brings it back, with a fresh set of attempts.
+    assert!(q.requeue_failed(id).await.unwrap());
+    assert!(!q.requeue_failed(id).await.unwrap(), "no longer failed");
+    let again = q.claim("w", &["x"]).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (id, 1));
+    assert_eq!(again.last_error.as_deref(), Some("the file is not a video"));
 }
 
 async fn requeue_expired_puts_jobs_back(db: Db) {
