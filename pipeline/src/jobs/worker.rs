@@ -266,7 +266,7 @@ impl WorkerPool {
             progress: Arc::new(progress_tx),
             lease_lost: lease_lost.clone(),
         };
-        let _heartbeat = AbortOnDrop(tokio::spawn(heartbeat_loop(
+        let heartbeat = AbortOnDrop(tokio::spawn(heartbeat_loop(
             self.inner.queue.clone(),
             id,
             worker_id.to_string(),
@@ -277,7 +277,7 @@ impl WorkerPool {
         // Its own task, so that a panic in the handler is caught as a JoinError.
         let mut task = AbortOnDrop(tokio::spawn(async move { handler.run(ctx).await }));
         let outcome = (&mut task.0).await;
-        drop(_heartbeat);
+        drop(heartbeat); // stop renewing before recording the outcome
         self.record(id, worker_id, outcome).await?;
         Ok(Some(id))
     }
