@@ -22,7 +22,7 @@ use crate::storage::{Backend, Db};
 pub const DEFAULT_PRIORITY: i64 = 100;
 
 /// Columns of a [`Job`], in the order [`job_from_row`] reads them by name.
-const JOB_COLUMNS: &str = "id, kind, payload, state, priority, attempts, max_attempts, progress, \
+const JOB_COLUMNS: &str = "id, kind, subject, payload, state, priority, attempts, max_attempts, progress, \
      progress_note, lease_owner, lease_expires_at, run_after, last_error, result, parent_id, \
      created_at, updated_at, finished_at";
 
@@ -41,6 +41,8 @@ pub struct NewJob {
     pub priority: i64,
     /// Not claimed before this time (Unix ms); None means now.
     pub run_after_ms: Option<i64>,
+    /// What the job is about, e.g. `clip:42`, to list an entity's jobs.
+    pub subject: Option<String>,
 }
 
 impl NewJob {
@@ -50,7 +52,13 @@ impl NewJob {
             payload,
             priority: DEFAULT_PRIORITY,
             run_after_ms: None,
+            subject: None,
         }
+    }
+
+    pub fn with_subject(mut self, subject: &str) -> NewJob {
+        self.subject = Some(subject.to_string());
+        self
     }
 
     pub fn with_priority(mut self, priority: i64) -> NewJob {
@@ -108,6 +116,8 @@ impl FromStr for JobState {
 pub struct Job {
     pub id: i64,
     pub kind: String,
+    /// What the job is about, e.g. `clip:42`.
+    pub subject: Option<String>,
     pub payload: Value,
     pub state: JobState,
     pub priority: i64,
@@ -427,6 +437,16 @@ impl Queue {
             .await?;
         rows.iter().map(job_from_row).collect()
     }
+
+    /// The jobs filed under `subject` (see [`NewJob::with_subject`]), oldest first.
+    pub async fn list_by_subject(&self, subject: &str) -> anyhow::Result<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE subject = $1 ORDER BY id");
+        let rows = sqlx::query(&sql)
+            .bind(subject)
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
 }
 
 fn secs_to_ms(s: u64) -> i64 {
@@ -444,8 +464,8 @@ async fn insert_job(
 ) -> anyhow::Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (kind, payload, state, priority, attempts, max_attempts, progress, \
-         run_after, parent_id, created_at, updated_at) \
-         VALUES ($1, $2, 'queued', $3, 0, $4, 0, $5, $6, $7, $7) RETURNING id",
+         run_after, parent_id, created_at, updated_at, subject) \
+         VALUES ($1, $2, 'queued', $3, 0, $4, 0, $5, $6, $7, $7, $8) RETURNING id",
     )
     .bind(job.kind.clone())
     .bind(job.payload.to_string())
@@ -454,6 +474,7 @@ async fn insert_job(
     .bind(job.run_after_ms.unwrap_or(now))
     .bind(parent_id)
     .bind(now)
+    .bind(job.subject.clone())
     .fetch_one(&mut *conn)
     .await
     .with_context(|| format!("cannot enqueue a {} job", job.kind))?;
@@ -489,6 +510,7 @@ fn job_from_row(row: &AnyRow) -> anyhow::Result<Job> {
     Ok(Job {
         id,
         kind: row.try_get("kind")?,
+        subject: row.try_get("subject")?,
         payload: serde_json::from_str(&payload)
             .with_context(|| format!("job {id} has a payload that is not JSON"))?,
         state: state.parse()?,

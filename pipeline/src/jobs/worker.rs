@@ -96,6 +96,12 @@ impl JobContext {
         });
     }
 
+    /// Progress as a plain function (fraction only), for media code that knows nothing of jobs.
+    pub fn progress_fn(&self) -> Arc<dyn Fn(f64) + Send + Sync> {
+        let ctx = self.clone();
+        Arc::new(move |fraction| ctx.progress(fraction, None))
+    }
+
     /// True once the heartbeat found the lease taken over: the job now runs elsewhere and this
     /// run's result will be discarded, so a long handler may as well stop.
     pub fn lease_lost(&self) -> bool {
