@@ -30,7 +30,10 @@ pub(crate) fn open_video_decoder(
     let mut options = Dictionary::new();
     let max_pixels = u64::from(max_dimension) * u64::from(max_dimension);
     options.set("max_pixels", &max_pixels.to_string());
-    let opened = ctx.decoder().open_with(options).map_err(|e| Rejection::Corrupt {
+    let codec = ffmpeg_next::decoder::find(ctx.id()).ok_or_else(|| Rejection::UnsupportedCodec {
+        codec: format!("{:?}", ctx.id()),
+    })?;
+    let opened = ctx.decoder().open_as_with(codec, options).map_err(|e| Rejection::Corrupt {
         detail: format!("the video cannot be decoded ({e})"),
     })?;
     opened.video().map_err(|e| anyhow::anyhow!("video decoder: {e}").into())
@@ -43,14 +46,12 @@ pub(crate) fn open_audio_decoder(
     let stream = input
         .stream(index)
         .ok_or_else(|| anyhow::anyhow!("audio stream {index} vanished"))?;
-    let mut ctx = codec::Context::from_parameters(stream.parameters())
+    let ctx = codec::Context::from_parameters(stream.parameters())
         .map_err(|e| anyhow::anyhow!("audio decoder parameters: {e}"))?;
-    ctx.set_threading(threading::Config {
-        kind: threading::Type::Frame,
-        count: 1,
-        ..Default::default()
-    });
-    let opened = ctx.decoder().open().map_err(|e| Rejection::Corrupt {
+    let codec = ffmpeg_next::decoder::find(ctx.id()).ok_or_else(|| Rejection::UnsupportedCodec {
+        codec: format!("{:?} (audio)", ctx.id()),
+    })?;
+    let opened = ctx.decoder().open_as(codec).map_err(|e| Rejection::Corrupt {
         detail: format!("the audio cannot be decoded ({e})"),
     })?;
     opened.audio().map_err(|e| anyhow::anyhow!("audio decoder: {e}").into())

@@ -88,8 +88,12 @@ impl Muxer {
     }
 
     /// Queues planar stereo samples; whole AAC frames are encoded as they fill.
-    pub(crate) fn write_audio(&mut self, samples: &frame::Audio) -> Result<(), IngestError> {
-        let n = samples.samples();
+    pub(crate) fn write_audio(
+        &mut self,
+        samples: &frame::Audio,
+        count: usize,
+    ) -> Result<(), IngestError> {
+        let n = samples.samples().min(count);
         for (ch, fifo) in self.fifo.iter_mut().enumerate() {
             fifo.extend_from_slice(&samples.plane::<f32>(ch)[..n]);
         }
@@ -165,6 +169,8 @@ impl Muxer {
         let tb = self.video.time_base();
         while self.video.receive_packet(&mut packet).is_ok() {
             packet.set_stream(0);
+            // One frame long: the muxer then records the true stream length and rate.
+            packet.set_duration(1);
             packet.rescale_ts(tb, self.video_tb);
             packet
                 .write_interleaved(&mut self.octx)
@@ -224,10 +230,12 @@ fn open_video(
     options.set("preset", &spec.preset);
     options.set("profile", "high");
     options.set("threads", ENCODER_THREADS);
-    // A keyframe exactly every g frames, each an IDR that closes its GOP.
+    // A keyframe exactly every g frames, each an IDR that closes its GOP. The 8x8 transform
+    // and CABAC make the stream High profile even with the fastest presets, which turn
+    // them off (x264 signals the lowest profile the stream needs).
     options.set(
         "x264-params",
-        &format!("keyint={g}:min-keyint={g}:scenecut=0:open-gop=0:{rate}"),
+        &format!("keyint={g}:min-keyint={g}:scenecut=0:open-gop=0:8x8dct=1:cabac=1:{rate}"),
     );
     let opened = enc
         .open_with(options)

@@ -1,1 +1,118 @@
-#[allow(unused_imports)] use super::*;
+//! Normalize tests: sources of many shapes, each output checked independently with the
+//! `ffprobe`/`ffmpeg` CLI (codec, profile, size, rate, keyframes, exact A/V length, loudness,
+//! letterbox bars).
+
+use std::path::Path;
+use std::process::Command;
+
+use super::testmedia::{clip, ffmpeg, house, limits, no_progress};
+use super::*;
+
+fn cli(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().expect("cli runs");
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn ffprobe(path: &Path, args: &[&str]) -> String {
+    let p = path.to_str().unwrap();
+    let mut all = vec!["-v", "error"];
+    all.extend_from_slice(args);
+    all.push(p);
+    cli("ffprobe", &all)
+}
+
+/// Video packet flags in decode order ("K_" for keyframes).
+fn keyframe_positions(path: &Path) -> (usize, Vec<usize>) {
+    let text = ffprobe(
+        path,
+        &["-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0"],
+    );
+    let flags: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    let keys = flags.iter().enumerate().filter(|(_, f)| f.starts_with('K')).map(|(i, _)| i);
+    (flags.len(), keys.collect())
+}
+
+/// Decoded audio samples per channel, counted from raw PCM.
+fn decoded_samples(path: &Path) -> u64 {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i", path.to_str().unwrap(), "-map", "0:a:0", "-f", "s16le", "-"])
+        .output()
+        .unwrap();
+    out.stdout.len() as u64 / 4
+}
+
+/// Integrated loudness and true peak by FFmpeg's own ebur128 filter.
+fn ebur128(path: &Path) -> (f64, f64) {
+    let text = cli(
+        "ffmpeg",
+        &["-nostats", "-i", path.to_str().unwrap(), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"],
+    );
+    let summary = &text[text.rfind("Summary:").expect("ebur128 summary")..];
+    let value = |key: &str| -> f64 {
+        let line = summary.lines().find(|l| l.trim_start().starts_with(key)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (value("I:"), value("Peak:"))
+}
+
+/// Average luma of a rectangle of the frame at `t` seconds (gray8 raw).
+fn luma(path: &Path, t: f64, x: u32, y: u32, w: u32, h: u32) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &t.to_string(), "-i", path.to_str().unwrap()])
+        .args(["-frames:v", "1", "-vf", &format!("crop={w}:{h}:{x}:{y},format=gray"), "-f", "rawvideo", "-"])
+        .output()
+        .unwrap();
+    assert!(!out.stdout.is_empty());
+    out.stdout.iter().map(|v| f64::from(*v)).sum::<f64>() / out.stdout.len() as f64
+}
+
+/// Everything every normalized file must be.
+fn assert_house(path: &Path, report: &NormalizeReport) {
+    let h = house();
+    let v = report.output.video.as_ref().unwrap();
+    let a = report.output.audio.as_ref().unwrap();
+    assert_eq!((v.codec.as_str(), v.width, v.height), ("h264", 320, 180));
+    assert_eq!(v.pix_fmt, "yuv420p");
+    assert!((v.frame_rate - 25.0).abs() < 1e-6, "{}", v.frame_rate);
+    assert_eq!((a.codec.as_str(), a.sample_rate, a.channels), ("aac", 48000, 2));
+    let profile = ffprobe(path, &["-select_streams", "v:0", "-show_entries", "stream=profile", "-of", "csv=p=0"]);
+    assert_eq!(profile.trim(), "High");
+    let (frames, keys) = keyframe_positions(path);
+    assert_eq!(frames as u64, report.video_frames);
+    let gop = h.gop_frames() as usize;
+    let expected: Vec<usize> = (0..frames).step_by(gop).collect();
+    assert_eq!(keys, expected, "keyframes every {gop} frames");
+    assert_eq!(report.audio_samples, report.video_frames * 1920);
+    // The container says exactly; a decoder that ignores the end trim of the edit list
+    // adds at most the rest of the last AAC frame.
+    let durations = ffprobe(path, &["-show_entries", "stream=duration", "-of", "csv=p=0"]);
+    let d: Vec<f64> = durations.lines().map(|l| l.trim().parse().unwrap()).collect();
+    let seconds = report.video_frames as f64 / 25.0;
+    assert_eq!(d.len(), 2);
+    assert!((d[0] - seconds).abs() < 1e-6 && (d[1] - seconds).abs() < 1e-6, "{d:?} vs {seconds}");
+    let decoded = decoded_samples(path);
+    assert!(decoded >= report.audio_samples && decoded < report.audio_samples + 1024, "{decoded}");
+}
+
+fn assert_loudness(path: &Path) {
+    let (i, tp) = ebur128(path);
+    assert!((i - -23.0).abs() <= 0.5, "integrated {i}");
+    assert!(tp <= -1.0, "true peak {tp}");
+}
+
+#[test]
+fn pillarboxes_a_4_3_source_at_30_fps() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "in.mp4", "640x480", "30", 3.0, Some(0.1));
+    let out = dir.path().join("out.mp4");
+    let report = normalize(&src, &out, &house(), &limits(), no_progress()).unwrap();
+    assert_house(&out, &report);
+    assert_loudness(&out);
+    assert_eq!(report.video_frames, 75);
+    assert!((report.source_frame_rate - 30.0).abs() < 0.01);
+    // 4:3 in 16:9 at 180 px high: the picture is 240 wide, bars of 40 each side.
+    assert!(luma(&out, 1.0, 0, 0, 36, 180) < 20.0, "left bar black");
+    assert!(luma(&out, 1.0, 284, 0, 36, 180) < 20.0, "right bar black");
+    assert!(luma(&out, 1.0, 60, 20, 200, 140) > 40.0, "picture not black");
+}

@@ -51,6 +51,9 @@ struct Streams {
     decode_errors: u64,
     /// Samples out of the audio chain.
     audio_samples: u64,
+    /// The audio's declared length in output samples: decoded samples past it are the
+    /// encoder padding of the source's last frame, not programme.
+    audio_limit: u64,
 }
 
 pub(crate) fn transcode(job: &TranscodeJob) -> Result<TranscodeOutcome, IngestError> {
@@ -73,8 +76,13 @@ fn run(job: &TranscodeJob) -> Result<TranscodeOutcome, IngestError> {
     let source_fps = rational(stream.avg_frame_rate());
     let video = open_video_decoder(&input, video_index, job.max_dimension)?;
     let graph = VideoGraph::new(&video, time_base, &job.picture)?;
+    let mut audio_limit = u64::MAX;
     let audio = match best_stream(&input, ffmpeg_next::media::Type::Audio) {
         Some(i) => {
+            if let Some(s) = input.stream(i).filter(|s| s.duration() > 0) {
+                let seconds = s.duration() as f64 * rational(s.time_base());
+                audio_limit = (seconds * f64::from(job.encode.audio_rate)).round() as u64;
+            }
             let dec = open_audio_decoder(&input, i)?;
             let chain = AudioChain::new(&dec, job.encode.audio_rate, job.gain, 0)?;
             Some((i, dec, chain))
@@ -94,6 +102,7 @@ fn run(job: &TranscodeJob) -> Result<TranscodeOutcome, IngestError> {
         audio,
         decode_errors: 0,
         audio_samples: 0,
+        audio_limit,
     };
     let time_base = rational(time_base);
     let mut mux = Muxer::create(job.output, &job.encode)?;
@@ -198,8 +207,10 @@ impl Streams {
     fn pull_audio(&mut self, mux: &mut Muxer) -> Result<(), IngestError> {
         if let Some((_, _, chain)) = &mut self.audio {
             while let Some(samples) = chain.pull() {
-                self.audio_samples += samples.samples() as u64;
-                mux.write_audio(&samples)?;
+                let room = self.audio_limit.saturating_sub(self.audio_samples);
+                let n = (samples.samples() as u64).min(room);
+                self.audio_samples += n;
+                mux.write_audio(&samples, n as usize)?;
             }
         }
         Ok(())
