@@ -273,10 +273,10 @@ fn rotation(stream: &ffmpeg_next::format::stream::Stream) -> i32 {
         i32::from_ne_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]])
             as f64
     };
-    // The matrix rotates counter-clockwise by atan2(m1, m0) in FFmpeg's convention
-    // (av_display_rotation_get returns its negation); display needs the opposite turn.
+    // atan2(m1, m0) is the matrix's turn in FFmpeg's convention (as the `rotate=90` tag
+    // writes it, -90 for a picture to be turned 90° clockwise); display needs its negation.
     let degrees = m(1).atan2(m(0)).to_degrees();
-    let quarter = ((degrees / 90.0).round() as i32).rem_euclid(4);
+    let quarter = (-(degrees / 90.0).round() as i32).rem_euclid(4);
     quarter * 90
 }
 

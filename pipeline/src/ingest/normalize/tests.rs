@@ -116,3 +116,169 @@ fn pillarboxes_a_4_3_source_at_30_fps() {
     assert!(luma(&out, 1.0, 284, 0, 36, 180) < 20.0, "right bar black");
     assert!(luma(&out, 1.0, 60, 20, 200, 140) > 40.0, "picture not black");
 }
+
+fn run(src: &Path, dir: &Path) -> (std::path::PathBuf, NormalizeReport) {
+    let out = dir.join("out.mp4");
+    let report = normalize(src, &out, &house(), &limits(), no_progress()).unwrap();
+    assert_house(&out, &report);
+    (out, report)
+}
+
+#[test]
+fn square_source_at_23_976_fps_keeps_every_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "in.mp4", "400x400", "24000/1001", 4.0, Some(0.1));
+    let (out, report) = run(&src, dir.path());
+    assert_loudness(&out);
+    assert!((report.source_frame_rate - 23.976).abs() < 0.01);
+    // 96 source frames of 1001/24000 s last 4.004 s: 100.1 frames at 25 fps, rounded up.
+    assert_eq!(report.video_frames, 101);
+    // 400x400 in 320x180: a 180x180 picture with 70-pixel bars.
+    assert!(luma(&out, 2.0, 0, 0, 66, 180) < 20.0);
+    assert!(luma(&out, 2.0, 254, 0, 66, 180) < 20.0);
+    assert!(luma(&out, 2.0, 80, 10, 160, 160) > 40.0);
+}
+
+#[test]
+fn fifty_fps_source_halves_the_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "in.mp4", "320x180", "50", 2.0, Some(0.1));
+    let (_, report) = run(&src, dir.path());
+    assert_eq!(report.video_frames, 50);
+    assert_eq!(report.source_frames, 100);
+    assert_eq!(report.held_frames, 0);
+}
+
+#[test]
+fn interlaced_source_is_deinterlaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = ffmpeg(
+        dir.path(),
+        "in.mp4",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=50:duration=3",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
+            "-vf", "tinterlace=interleave_top,fieldorder=tff",
+            "-c:v", "libx264", "-preset", "ultrafast", "-flags", "+ildct+ilme",
+            "-x264opts", "tff=1", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        ],
+    );
+    let info = crate::ingest::probe::probe(&src, &limits()).unwrap();
+    assert_eq!(info.video.as_ref().unwrap().field_order, "tff");
+    let (out, report) = run(&src, dir.path());
+    assert!(report.deinterlaced);
+    assert_eq!(report.video_frames, 75);
+    assert_loudness(&out);
+}
+
+#[test]
+fn rotated_source_stands_upright_in_a_pillarbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = clip(dir.path(), "flat.mp4", "320x180", "25", 2.0, Some(0.1));
+    let src = ffmpeg(
+        dir.path(),
+        "rotated.mp4",
+        &["-i", flat.to_str().unwrap(), "-c", "copy", "-metadata:s:v", "rotate=90"],
+    );
+    let info = crate::ingest::probe::probe(&src, &limits()).unwrap();
+    assert_eq!(info.video.as_ref().unwrap().rotation_deg, 90);
+    let (out, report) = run(&src, dir.path());
+    assert_eq!(report.rotated_deg, 90);
+    // Portrait 180x320 fitted to 180 high: about 102 wide in the middle, bars each side.
+    assert!(luma(&out, 1.0, 0, 0, 100, 180) < 20.0, "left bar");
+    assert!(luma(&out, 1.0, 220, 0, 100, 180) < 20.0, "right bar");
+    assert!(luma(&out, 1.0, 120, 20, 80, 140) > 40.0, "picture");
+}
+
+#[test]
+fn loud_and_quiet_sources_land_on_target() {
+    for amplitude in [0.5, 0.01] {
+        let dir = tempfile::tempdir().unwrap();
+        let src = clip(dir.path(), "in.mp4", "320x180", "25", 3.0, Some(amplitude));
+        let (out, report) = run(&src, dir.path());
+        assert_loudness(&out);
+        let after = report.loudness_after.integrated_lufs.unwrap();
+        assert!((after - -23.0).abs() <= 0.5, "{amplitude}: {after}");
+        assert!(!report.limited);
+    }
+}
+
+#[test]
+fn peaky_source_is_limited_and_still_on_target() {
+    let dir = tempfile::tempdir().unwrap();
+    // A quiet tone with full-scale clicks: the gain up to -23 LUFS would put the clicks far
+    // over the true-peak maximum.
+    let src = ffmpeg(
+        dir.path(),
+        "in.mp4",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=4",
+            "-f", "lavfi", "-i",
+            "aevalsrc='0.05*sin(2*PI*300*t)+0.9*lt(mod(t\\,1)\\,0.0005)':s=48000:d=4",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        ],
+    );
+    let (out, report) = run(&src, dir.path());
+    assert!(report.limited);
+    assert_loudness(&out);
+}
+
+#[test]
+fn silent_clip_gets_silence_of_its_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "in.mp4", "320x180", "25", 2.0, None);
+    let (_, report) = run(&src, dir.path());
+    assert!(!report.source_had_audio);
+    assert_eq!(report.video_frames, 50);
+    assert_eq!(report.padded_samples, 50 * 1920);
+    assert_eq!(report.loudness_after.true_peak_dbtp, None);
+}
+
+#[test]
+fn longer_audio_holds_the_last_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = ffmpeg(
+        dir.path(),
+        "in.mp4",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        ],
+    );
+    let (_, report) = run(&src, dir.path());
+    assert_eq!(report.video_frames, 75);
+    assert_eq!(report.held_frames, 25);
+    assert_eq!(report.padded_samples, 0);
+}
+
+#[test]
+fn longer_video_pads_the_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = ffmpeg(
+        dir.path(),
+        "in.mp4",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=3",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        ],
+    );
+    let (_, report) = run(&src, dir.path());
+    assert_eq!(report.video_frames, 75);
+    assert_eq!(report.held_frames, 0);
+    assert_eq!(report.padded_samples, 25 * 1920);
+}
+
+#[test]
+fn progress_rises_to_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "in.mp4", "320x180", "25", 2.0, Some(0.1));
+    let seen = std::sync::Mutex::new(Vec::new());
+    let record = |f: f64| seen.lock().unwrap().push(f);
+    normalize(&src, &dir.path().join("o.mp4"), &house(), &limits(), &record).unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert_eq!(seen.last(), Some(&1.0));
+    assert!(seen.len() >= 3);
+}
