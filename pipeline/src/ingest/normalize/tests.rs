@@ -282,3 +282,34 @@ fn progress_rises_to_one() {
     assert_eq!(seen.last(), Some(&1.0));
     assert!(seen.len() >= 3);
 }
+
+#[test]
+fn spent_budget_is_too_slow_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "in.mp4", "320x180", "25", 2.0, Some(0.1));
+    let tight = crate::config::IngestLimits {
+        probe_timeout_s: 0,
+        decode_seconds_per_media_second: 0.0,
+        ..limits()
+    };
+    let r = normalize(&src, &dir.path().join("o.mp4"), &house(), &tight, no_progress());
+    assert!(matches!(r, Err(IngestError::Rejected(Rejection::TooSlow { .. }))), "{r:?}");
+}
+
+#[test]
+fn damaged_middle_is_rejected_or_survived_never_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "in.mp4", "320x180", "25", 3.0, Some(0.1));
+    let mut bytes = std::fs::read(&src).unwrap();
+    let n = bytes.len();
+    for b in &mut bytes[n / 4..n / 2] {
+        *b = b.wrapping_mul(31).wrapping_add(7);
+    }
+    let bad = dir.path().join("bad.mp4");
+    std::fs::write(&bad, &bytes).unwrap();
+    match normalize(&bad, &dir.path().join("o.mp4"), &house(), &limits(), no_progress()) {
+        Ok(report) => assert!(report.video_frames >= 67),
+        Err(IngestError::Rejected(Rejection::Corrupt { .. })) => {}
+        Err(e) => panic!("{e:?}"),
+    }
+}

@@ -11,7 +11,8 @@ use crate::ingest::IngestError;
 pub(crate) struct PictureSpec {
     pub width: u32,
     pub height: u32,
-    /// `Some("tff" | "bff" | "auto")` to deinterlace.
+    /// `Some("tff" | "bff")` to deinterlace every picture, `Some("auto")` for only those
+    /// flagged interlaced, `None` to leave pictures alone.
     pub deinterlace: Option<&'static str>,
     /// Clockwise rotation to apply: 0, 90, 180, 270.
     pub rotate_deg: i32,
@@ -89,8 +90,11 @@ impl VideoGraph {
 /// The filter chain text for `spec`.
 pub(crate) fn filter_chain(spec: &PictureSpec) -> String {
     let mut parts: Vec<String> = Vec::new();
-    if let Some(parity) = spec.deinterlace {
-        parts.push(format!("yadif=mode=send_frame:parity={parity}:deint=all"));
+    match spec.deinterlace {
+        // Not declared interlaced: only pictures the decoder flags as interlaced are touched.
+        Some("auto") => parts.push("yadif=mode=send_frame:parity=auto:deint=interlaced".into()),
+        Some(parity) => parts.push(format!("yadif=mode=send_frame:parity={parity}:deint=all")),
+        None => {}
     }
     match spec.rotate_deg {
         90 => parts.push("transpose=clock".into()),
