@@ -15,9 +15,9 @@ mod transcode;
 mod video;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 pub(crate) mod testmedia;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 
@@ -32,7 +32,6 @@ use super::loudness::Loudness;
 use super::probe::{probe, ProbeInfo};
 use super::{Budget, IngestError, Progress, Rejection};
 use crate::config::{HouseFormat, IngestLimits};
-
 
 /// Headroom below the true-peak maximum kept for AAC's own overshoot, dB.
 const TRUE_PEAK_MARGIN: f64 = 0.5;
@@ -127,7 +126,10 @@ pub fn normalize(
         let Some(miss) = loudness_miss(&loudness_before, &after.1, house) else {
             break;
         };
-        let peak_over = after.1.true_peak_dbtp.map_or(0.0, |tp| tp - house.true_peak_max);
+        let peak_over = after
+            .1
+            .true_peak_dbtp
+            .map_or(0.0, |tp| tp - house.true_peak_max);
         if peak_over > 0.0 {
             extra_room += peak_over + 0.3;
             gain = plan_gain(input, &loudness_before, house, budget, extra_room)?;
@@ -232,7 +234,10 @@ fn plan_gain(
         let Some(m) = measure_audio(input, house.audio_sample_rate, gain, budget, None)? else {
             break;
         };
-        let miss = m.loudness.integrated_lufs.map_or(0.0, |i| house.loudness_target - i);
+        let miss = m
+            .loudness
+            .integrated_lufs
+            .map_or(0.0, |i| house.loudness_target - i);
         let tp = m.loudness.true_peak_dbtp.unwrap_or(f64::NEG_INFINITY);
         if miss.abs() <= 0.1 && tp <= ceiling {
             break;
@@ -250,7 +255,9 @@ fn loudness_miss(before: &Loudness, after: &Loudness, house: &HouseFormat) -> Op
     before.integrated_lufs?;
     let integrated = after.integrated_lufs?;
     let miss = house.loudness_target - integrated;
-    let peak_over = after.true_peak_dbtp.map_or(0.0, |tp| tp - house.true_peak_max);
+    let peak_over = after
+        .true_peak_dbtp
+        .map_or(0.0, |tp| tp - house.true_peak_max);
     if peak_over > 0.0 {
         return Some(-(peak_over + 0.2));
     }
@@ -288,8 +295,14 @@ fn verify(
             outcome.audio_samples, outcome.video_frames
         )));
     }
-    let measured = measure_audio(output, house.audio_sample_rate, AudioGain::UNITY, budget, None)?
-        .ok_or_else(|| fail("audio cannot be decoded".into()))?;
+    let measured = measure_audio(
+        output,
+        house.audio_sample_rate,
+        AudioGain::UNITY,
+        budget,
+        None,
+    )?
+    .ok_or_else(|| fail("audio cannot be decoded".into()))?;
     if measured.samples.abs_diff(expected) > u64::from(house.samples_per_frame()) {
         return Err(fail(format!(
             "decoded {} audio samples, expected {expected}",

@@ -240,7 +240,9 @@ fn video_info(input: &Input, index: usize) -> VideoInfo {
         if name.is_null() {
             "unknown".to_string()
         } else {
-            std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned()
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
         }
     };
     VideoInfo {
@@ -265,7 +267,10 @@ fn audio_info(input: &Input, index: usize) -> AudioInfo {
     // SAFETY: `params` wraps the stream's codec parameters, valid while `input` lives.
     let (sample_rate, channels) = unsafe {
         let p = &*params.as_ptr();
-        (p.sample_rate.max(0) as u32, p.ch_layout.nb_channels.max(0) as u32)
+        (
+            p.sample_rate.max(0) as u32,
+            p.ch_layout.nb_channels.max(0) as u32,
+        )
     };
     let layout = match channels {
         1 => "mono".to_string(),
@@ -305,8 +310,12 @@ fn rotation(stream: &ffmpeg_next::format::stream::Stream) -> i32 {
         return 0;
     }
     let m = |i: usize| {
-        i32::from_ne_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]])
-            as f64
+        i32::from_ne_bytes([
+            bytes[4 * i],
+            bytes[4 * i + 1],
+            bytes[4 * i + 2],
+            bytes[4 * i + 3],
+        ]) as f64
     };
     // atan2(m1, m0) is the matrix's turn in FFmpeg's convention (as the `rotate=90` tag
     // writes it, -90 for a picture to be turned 90° clockwise); display needs its negation.
@@ -347,7 +356,9 @@ fn reject_still_image(input: &Input, info: &ProbeInfo) -> Result<(), Rejection> 
             if frames > 1 && !image_demuxer {
                 return Ok(()); // an animated sequence in a real container
             }
-            Err(Rejection::StillImage { format: v.codec.clone() })
+            Err(Rejection::StillImage {
+                format: v.codec.clone(),
+            })
         }
         _ => Ok(()),
     }
@@ -366,7 +377,11 @@ fn check_tail(
         return Ok(());
     }
     // The last packet starts a frame or two before the end.
-    let frame = if frame_rate > 0.0 { 1.0 / frame_rate } else { 0.1 };
+    let frame = if frame_rate > 0.0 {
+        1.0 / frame_rate
+    } else {
+        0.1
+    };
     let target = declared_s * 0.9 - 2.0 * frame;
     let ts = (target * ffi::AV_TIME_BASE as f64) as i64;
     if input.seek(ts, ..ts).is_err() {
@@ -409,7 +424,11 @@ fn check_tail(
 /// Whether the audio stream holds no packet at all near the start of the file (a track
 /// that is declared but empty). Muxers interleave within a second or so, so the first
 /// few thousand packets tell.
-fn audio_is_empty(input: &mut Input, audio_index: usize, budget: Budget) -> Result<bool, IngestError> {
+fn audio_is_empty(
+    input: &mut Input,
+    audio_index: usize,
+    budget: Budget,
+) -> Result<bool, IngestError> {
     if input.seek(0, ..1).is_err() {
         return Ok(false);
     }
@@ -467,10 +486,16 @@ mod tests {
         let v = info.video.unwrap();
         assert_eq!((v.codec.as_str(), v.width, v.height), ("h264", 640, 360));
         assert!((v.frame_rate - 30.0).abs() < 0.01);
-        assert_eq!((v.rotation_deg, v.field_order.as_str(), v.interlaced), (0, "progressive", false));
+        assert_eq!(
+            (v.rotation_deg, v.field_order.as_str(), v.interlaced),
+            (0, "progressive", false)
+        );
         assert_eq!(v.pix_fmt, "yuv420p");
         let a = info.audio.unwrap();
-        assert_eq!((a.codec.as_str(), a.sample_rate, a.channels), ("aac", 44100, 1));
+        assert_eq!(
+            (a.codec.as_str(), a.sample_rate, a.channels),
+            ("aac", 44100, 1)
+        );
         assert_eq!(a.layout, "mono");
     }
 
@@ -484,9 +509,14 @@ mod tests {
     #[test]
     fn random_bytes_are_not_media() {
         let dir = tempfile::tempdir().unwrap();
-        let bytes: Vec<u8> = (0..20_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let bytes: Vec<u8> = (0..20_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         let path = write(dir.path(), "noise.mp4", &bytes);
-        assert!(matches!(judge(&path, &limits()), Err(Rejection::NotMedia { .. })));
+        assert!(matches!(
+            judge(&path, &limits()),
+            Err(Rejection::NotMedia { .. })
+        ));
     }
 
     #[test]
@@ -507,8 +537,16 @@ mod tests {
             dir.path(),
             "fast.mp4",
             &[
-                "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=6",
-                "-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x180:rate=25:duration=6",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-movflags",
+                "+faststart",
             ],
         );
         let bytes = std::fs::read(&src).unwrap();
@@ -525,9 +563,21 @@ mod tests {
         let src = ffmpeg(
             dir.path(),
             "one.mp4",
-            &["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-frames:v", "1", "-c:v", "libx264"],
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x180:rate=25",
+                "-frames:v",
+                "1",
+                "-c:v",
+                "libx264",
+            ],
         );
-        assert!(matches!(judge(&src, &limits()), Err(Rejection::TooShort { .. })));
+        assert!(matches!(
+            judge(&src, &limits()),
+            Err(Rejection::TooShort { .. })
+        ));
     }
 
     #[test]
@@ -537,10 +587,28 @@ mod tests {
             dir.path(),
             "zero.mkv",
             &[
-                "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=3",
-                "-f", "lavfi", "-i", "anullsrc=r=48000", "-map", "0", "-map", "1",
-                "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le",
-                "-frames:a", "0", "-t", "3",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x180:rate=25:duration=3",
+                "-f",
+                "lavfi",
+                "-i",
+                "anullsrc=r=48000",
+                "-map",
+                "0",
+                "-map",
+                "1",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-c:a",
+                "pcm_s16le",
+                "-frames:a",
+                "0",
+                "-t",
+                "3",
             ],
         );
         match judge(&src, &limits()) {
@@ -552,7 +620,18 @@ mod tests {
     #[test]
     fn png_renamed_to_mp4_is_a_still_image() {
         let dir = tempfile::tempdir().unwrap();
-        let png = ffmpeg(dir.path(), "pic.png", &["-f", "lavfi", "-i", "testsrc2=size=320x180", "-frames:v", "1"]);
+        let png = ffmpeg(
+            dir.path(),
+            "pic.png",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x180",
+                "-frames:v",
+                "1",
+            ],
+        );
         let path = dir.path().join("pic.mp4");
         std::fs::rename(&png, &path).unwrap();
         let r = judge(&path, &limits());
@@ -564,38 +643,73 @@ mod tests {
     fn absurd_declared_resolutions() {
         let dir = tempfile::tempdir().unwrap();
         for (w, h) in [(100_000u32, 100_000u32), (9000, 9000)] {
-            let mut bytes = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\nFRAME\n").into_bytes();
+            let mut bytes =
+                format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\nFRAME\n").into_bytes();
             bytes.extend(std::iter::repeat_n(128u8, 4096));
             let path = write(dir.path(), &format!("huge{w}.y4m"), &bytes);
             let r = judge(&path, &limits());
-            assert_eq!(r, Err(Rejection::AbsurdDimensions { width: w, height: h, max: 8192 }));
+            assert_eq!(
+                r,
+                Err(Rejection::AbsurdDimensions {
+                    width: w,
+                    height: h,
+                    max: 8192
+                })
+            );
         }
     }
 
     #[test]
     fn audio_only_has_no_video() {
         let dir = tempfile::tempdir().unwrap();
-        let src = ffmpeg(dir.path(), "a.m4a", &["-f", "lavfi", "-i", "sine=duration=3", "-c:a", "aac"]);
+        let src = ffmpeg(
+            dir.path(),
+            "a.m4a",
+            &["-f", "lavfi", "-i", "sine=duration=3", "-c:a", "aac"],
+        );
         assert_eq!(judge(&src, &limits()), Err(Rejection::NoVideo));
     }
 
     #[test]
     fn too_many_streams() {
         let dir = tempfile::tempdir().unwrap();
-        let mut args: Vec<&str> = vec!["-f", "lavfi", "-i", "testsrc2=size=320x180:duration=2", "-f", "lavfi", "-i", "sine=duration=2", "-map", "0"];
+        let mut args: Vec<&str> = vec![
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2",
+            "-map",
+            "0",
+        ];
         args.extend(std::iter::repeat_n(["-map", "1"], 9).flatten());
         args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]);
         let src = ffmpeg(dir.path(), "many.mp4", &args);
-        assert_eq!(judge(&src, &limits()), Err(Rejection::TooManyStreams { count: 10, max: 8 }));
+        assert_eq!(
+            judge(&src, &limits()),
+            Err(Rejection::TooManyStreams { count: 10, max: 8 })
+        );
     }
 
     #[test]
     fn too_long_and_too_large_for_small_limits() {
         let dir = tempfile::tempdir().unwrap();
         let src = clip(dir.path(), "long.mp4", "320x180", "25", 4.0, None);
-        let short = IngestLimits { max_duration_s: 3.0, ..limits() };
+        let short = IngestLimits {
+            max_duration_s: 3.0,
+            ..limits()
+        };
         assert!(matches!(judge(&src, &short), Err(Rejection::TooLong { max, .. }) if max == 3.0));
-        let small = IngestLimits { max_file_bytes: 1000, ..limits() };
-        assert!(matches!(judge(&src, &small), Err(Rejection::TooLarge { max: 1000, .. })));
+        let small = IngestLimits {
+            max_file_bytes: 1000,
+            ..limits()
+        };
+        assert!(matches!(
+            judge(&src, &small),
+            Err(Rejection::TooLarge { max: 1000, .. })
+        ));
     }
 }

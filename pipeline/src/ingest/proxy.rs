@@ -20,7 +20,9 @@ pub fn make_proxy(
     progress: Progress,
 ) -> Result<(), IngestError> {
     if proxy.width % 2 != 0 || proxy.height % 2 != 0 || proxy.width == 0 || proxy.height == 0 {
-        return Err(anyhow::anyhow!("proxy size {}x{} must be even", proxy.width, proxy.height).into());
+        return Err(
+            anyhow::anyhow!("proxy size {}x{} must be even", proxy.width, proxy.height).into(),
+        );
     }
     let info = probe(normalized, limits)?;
     let video = info
@@ -35,7 +37,9 @@ pub fn make_proxy(
         .filter(|r| *r > 0 && r % fps == 0)
         .unwrap_or(FALLBACK_RATE);
     if rate % fps != 0 {
-        return Err(anyhow::anyhow!("normalized clip frame rate {fps} does not divide {rate}").into());
+        return Err(
+            anyhow::anyhow!("normalized clip frame rate {fps} does not divide {rate}").into(),
+        );
     }
     let spec = ReencodeSpec {
         width: proxy.width,
@@ -65,14 +69,24 @@ mod tests {
         (big.width, big.height) = (640, 360);
         let report = normalize(&src, &normalized, &big, &limits(), no_progress()).unwrap();
         let out = dir.path().join("proxy.mp4");
-        let small = ProxyFormat { width: 320, height: 180, video_kbps: 200, audio_kbps: 64 };
+        let small = ProxyFormat {
+            width: 320,
+            height: 180,
+            video_kbps: 200,
+            audio_kbps: 64,
+        };
         make_proxy(&normalized, &out, &small, &limits(), no_progress()).unwrap();
         let info = probe(&out, &limits()).unwrap();
         let v = info.video.as_ref().unwrap();
         assert_eq!((v.codec.as_str(), v.width, v.height), ("h264", 320, 180));
         let a = info.audio.as_ref().unwrap();
         assert_eq!((a.codec.as_str(), a.channels), ("aac", 2));
-        assert!((info.duration_s - report.duration_s).abs() <= 0.04, "{} vs {}", info.duration_s, report.duration_s);
+        assert!(
+            (info.duration_s - report.duration_s).abs() <= 0.04,
+            "{} vs {}",
+            info.duration_s,
+            report.duration_s
+        );
         assert!(info.size_bytes < report.output.size_bytes);
         // Faststart: the index comes before the media data.
         let bytes = std::fs::read(&out).unwrap();
@@ -80,7 +94,16 @@ mod tests {
         assert!(find(b"moov") < find(b"mdat"));
         // Playable: every frame decodes.
         let status = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-xerror", "-i", out.to_str().unwrap(), "-f", "null", "-"])
+            .args([
+                "-v",
+                "error",
+                "-xerror",
+                "-i",
+                out.to_str().unwrap(),
+                "-f",
+                "null",
+                "-",
+            ])
             .status()
             .unwrap();
         assert!(status.success());

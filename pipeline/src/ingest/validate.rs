@@ -25,7 +25,10 @@ pub fn validate(info: &ProbeInfo, limits: &IngestLimits) -> Result<(), Rejection
     }
     let video = info.video.as_ref().ok_or(Rejection::NoVideo)?;
     let (w, h) = (video.width, video.height);
-    if w > limits.max_dimension || h > limits.max_dimension || w < MIN_DIMENSION || h < MIN_DIMENSION
+    if w > limits.max_dimension
+        || h > limits.max_dimension
+        || w < MIN_DIMENSION
+        || h < MIN_DIMENSION
     {
         return Err(Rejection::AbsurdDimensions {
             width: w,
@@ -47,7 +50,8 @@ pub fn validate(info: &ProbeInfo, limits: &IngestLimits) -> Result<(), Rejection
 
 fn check_duration(info: &ProbeInfo, limits: &IngestLimits) -> Result<(), Rejection> {
     let seconds = info.duration_s;
-    if !(seconds >= limits.min_duration_s) {
+    // NaN (an unreadable duration) is too short as well.
+    if seconds.is_nan() || seconds < limits.min_duration_s {
         return Err(Rejection::TooShort {
             seconds: seconds.max(0.0),
             min: limits.min_duration_s,

@@ -30,13 +30,19 @@ pub(crate) fn open_video_decoder(
     let mut options = Dictionary::new();
     let max_pixels = u64::from(max_dimension) * u64::from(max_dimension);
     options.set("max_pixels", &max_pixels.to_string());
-    let codec = ffmpeg_next::decoder::find(ctx.id()).ok_or_else(|| Rejection::UnsupportedCodec {
-        codec: format!("{:?}", ctx.id()),
-    })?;
-    let opened = ctx.decoder().open_as_with(codec, options).map_err(|e| Rejection::Corrupt {
-        detail: format!("the video cannot be decoded ({e})"),
-    })?;
-    opened.video().map_err(|e| anyhow::anyhow!("video decoder: {e}").into())
+    let codec =
+        ffmpeg_next::decoder::find(ctx.id()).ok_or_else(|| Rejection::UnsupportedCodec {
+            codec: format!("{:?}", ctx.id()),
+        })?;
+    let opened = ctx
+        .decoder()
+        .open_as_with(codec, options)
+        .map_err(|e| Rejection::Corrupt {
+            detail: format!("the video cannot be decoded ({e})"),
+        })?;
+    opened
+        .video()
+        .map_err(|e| anyhow::anyhow!("video decoder: {e}").into())
 }
 
 pub(crate) fn open_audio_decoder(
@@ -48,13 +54,19 @@ pub(crate) fn open_audio_decoder(
         .ok_or_else(|| anyhow::anyhow!("audio stream {index} vanished"))?;
     let ctx = codec::Context::from_parameters(stream.parameters())
         .map_err(|e| anyhow::anyhow!("audio decoder parameters: {e}"))?;
-    let codec = ffmpeg_next::decoder::find(ctx.id()).ok_or_else(|| Rejection::UnsupportedCodec {
-        codec: format!("{:?} (audio)", ctx.id()),
-    })?;
-    let opened = ctx.decoder().open_as(codec).map_err(|e| Rejection::Corrupt {
-        detail: format!("the audio cannot be decoded ({e})"),
-    })?;
-    opened.audio().map_err(|e| anyhow::anyhow!("audio decoder: {e}").into())
+    let codec =
+        ffmpeg_next::decoder::find(ctx.id()).ok_or_else(|| Rejection::UnsupportedCodec {
+            codec: format!("{:?} (audio)", ctx.id()),
+        })?;
+    let opened = ctx
+        .decoder()
+        .open_as(codec)
+        .map_err(|e| Rejection::Corrupt {
+            detail: format!("the audio cannot be decoded ({e})"),
+        })?;
+    opened
+        .audio()
+        .map_err(|e| anyhow::anyhow!("audio decoder: {e}").into())
 }
 
 /// Gain and limiter applied by the audio chain.

@@ -52,18 +52,21 @@ fn internal(what: &str, e: ffmpeg_next::Error) -> IngestError {
 impl Muxer {
     pub(crate) fn create(path: &Path, spec: &EncodeSpec) -> Result<Muxer, IngestError> {
         let mut octx = format::output_as(path, "mp4").map_err(|e| internal("create output", e))?;
-        let global = octx
-            .format()
-            .flags()
-            .contains(format::Flags::GLOBAL_HEADER);
+        let global = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
         let video = open_video(&mut octx, spec, global)?;
         let audio = open_audio(&mut octx, spec, global)?;
         let mut options = Dictionary::new();
         options.set("movflags", "+faststart");
         octx.write_header_with(options)
             .map_err(|e| internal("write header", e))?;
-        let video_tb = octx.stream(0).map(|s| s.time_base()).unwrap_or(Rational(1, 1));
-        let audio_tb = octx.stream(1).map(|s| s.time_base()).unwrap_or(Rational(1, 1));
+        let video_tb = octx
+            .stream(0)
+            .map(|s| s.time_base())
+            .unwrap_or(Rational(1, 1));
+        let audio_tb = octx
+            .stream(1)
+            .map(|s| s.time_base())
+            .unwrap_or(Rational(1, 1));
         Ok(Muxer {
             octx,
             video,
@@ -200,7 +203,9 @@ fn open_video(
 ) -> Result<encoder::Video, IngestError> {
     let codec = encoder::find_by_name("libx264")
         .ok_or_else(|| anyhow::anyhow!("the libx264 encoder is not available"))?;
-    let mut ost = octx.add_stream(codec).map_err(|e| internal("add video", e))?;
+    let mut ost = octx
+        .add_stream(codec)
+        .map_err(|e| internal("add video", e))?;
     let mut enc = codec::Context::new_with_codec(codec)
         .encoder()
         .video()
@@ -218,7 +223,10 @@ fn open_video(
     let g = spec.gop_frames;
     let rate = match spec.rate {
         VideoRate::Crf { crf, max_kbps } => {
-            format!("crf={crf}:vbv-maxrate={max_kbps}:vbv-bufsize={}", max_kbps * 2)
+            format!(
+                "crf={crf}:vbv-maxrate={max_kbps}:vbv-bufsize={}",
+                max_kbps * 2
+            )
         }
         VideoRate::Bitrate { kbps } => format!(
             "bitrate={kbps}:vbv-maxrate={}:vbv-bufsize={}",
@@ -252,7 +260,9 @@ fn open_audio(
 ) -> Result<encoder::Audio, IngestError> {
     let codec = encoder::find(codec::Id::AAC)
         .ok_or_else(|| anyhow::anyhow!("the AAC encoder is not available"))?;
-    let mut ost = octx.add_stream(codec).map_err(|e| internal("add audio", e))?;
+    let mut ost = octx
+        .add_stream(codec)
+        .map_err(|e| internal("add audio", e))?;
     let mut enc = codec::Context::new_with_codec(codec)
         .encoder()
         .audio()

@@ -49,8 +49,17 @@ pub(crate) fn clip(
         args.extend(["-f".into(), "lavfi".into(), "-i".into(), audio]);
     }
     args.extend(
-        ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
-            .map(String::from),
+        [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+        ]
+        .map(String::from),
     );
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     ffmpeg(dir, name, &refs)

@@ -10,7 +10,11 @@ use super::*;
 
 fn cli(program: &str, args: &[&str]) -> String {
     let out = Command::new(program).args(args).output().expect("cli runs");
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
@@ -26,17 +30,38 @@ fn ffprobe(path: &Path, args: &[&str]) -> String {
 fn keyframe_positions(path: &Path) -> (usize, Vec<usize>) {
     let text = ffprobe(
         path,
-        &["-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0"],
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=flags",
+            "-of",
+            "csv=p=0",
+        ],
     );
     let flags: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
-    let keys = flags.iter().enumerate().filter(|(_, f)| f.starts_with('K')).map(|(i, _)| i);
+    let keys = flags
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.starts_with('K'))
+        .map(|(i, _)| i);
     (flags.len(), keys.collect())
 }
 
 /// Decoded audio samples per channel, counted from raw PCM.
 fn decoded_samples(path: &Path) -> u64 {
     let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i", path.to_str().unwrap(), "-map", "0:a:0", "-f", "s16le", "-"])
+        .args([
+            "-v",
+            "error",
+            "-i",
+            path.to_str().unwrap(),
+            "-map",
+            "0:a:0",
+            "-f",
+            "s16le",
+            "-",
+        ])
         .output()
         .unwrap();
     out.stdout.len() as u64 / 4
@@ -46,11 +71,25 @@ fn decoded_samples(path: &Path) -> u64 {
 fn ebur128(path: &Path) -> (f64, f64) {
     let text = cli(
         "ffmpeg",
-        &["-nostats", "-i", path.to_str().unwrap(), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"],
+        &[
+            "-nostats",
+            "-i",
+            path.to_str().unwrap(),
+            "-map",
+            "0:a:0",
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
     );
     let summary = &text[text.rfind("Summary:").expect("ebur128 summary")..];
     let value = |key: &str| -> f64 {
-        let line = summary.lines().find(|l| l.trim_start().starts_with(key)).unwrap();
+        let line = summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap();
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     };
     (value("I:"), value("Peak:"))
@@ -59,8 +98,23 @@ fn ebur128(path: &Path) -> (f64, f64) {
 /// Average luma of a rectangle of the frame at `t` seconds (gray8 raw).
 fn luma(path: &Path, t: f64, x: u32, y: u32, w: u32, h: u32) -> f64 {
     let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-ss", &t.to_string(), "-i", path.to_str().unwrap()])
-        .args(["-frames:v", "1", "-vf", &format!("crop={w}:{h}:{x}:{y},format=gray"), "-f", "rawvideo", "-"])
+        .args([
+            "-v",
+            "error",
+            "-ss",
+            &t.to_string(),
+            "-i",
+            path.to_str().unwrap(),
+        ])
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            &format!("crop={w}:{h}:{x}:{y},format=gray"),
+            "-f",
+            "rawvideo",
+            "-",
+        ])
         .output()
         .unwrap();
     assert!(!out.stdout.is_empty());
@@ -75,8 +129,21 @@ fn assert_house(path: &Path, report: &NormalizeReport) {
     assert_eq!((v.codec.as_str(), v.width, v.height), ("h264", 320, 180));
     assert_eq!(v.pix_fmt, "yuv420p");
     assert!((v.frame_rate - 25.0).abs() < 1e-6, "{}", v.frame_rate);
-    assert_eq!((a.codec.as_str(), a.sample_rate, a.channels), ("aac", 48000, 2));
-    let profile = ffprobe(path, &["-select_streams", "v:0", "-show_entries", "stream=profile", "-of", "csv=p=0"]);
+    assert_eq!(
+        (a.codec.as_str(), a.sample_rate, a.channels),
+        ("aac", 48000, 2)
+    );
+    let profile = ffprobe(
+        path,
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=profile",
+            "-of",
+            "csv=p=0",
+        ],
+    );
     assert_eq!(profile.trim(), "High");
     let (frames, keys) = keyframe_positions(path);
     assert_eq!(frames as u64, report.video_frames);
@@ -86,13 +153,25 @@ fn assert_house(path: &Path, report: &NormalizeReport) {
     assert_eq!(report.audio_samples, report.video_frames * 1920);
     // The container says exactly; a decoder that ignores the end trim of the edit list
     // adds at most the rest of the last AAC frame.
-    let durations = ffprobe(path, &["-show_entries", "stream=duration", "-of", "csv=p=0"]);
-    let d: Vec<f64> = durations.lines().map(|l| l.trim().parse().unwrap()).collect();
+    let durations = ffprobe(
+        path,
+        &["-show_entries", "stream=duration", "-of", "csv=p=0"],
+    );
+    let d: Vec<f64> = durations
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
     let seconds = report.video_frames as f64 / 25.0;
     assert_eq!(d.len(), 2);
-    assert!((d[0] - seconds).abs() < 1e-6 && (d[1] - seconds).abs() < 1e-6, "{d:?} vs {seconds}");
+    assert!(
+        (d[0] - seconds).abs() < 1e-6 && (d[1] - seconds).abs() < 1e-6,
+        "{d:?} vs {seconds}"
+    );
     let decoded = decoded_samples(path);
-    assert!(decoded >= report.audio_samples && decoded < report.audio_samples + 1024, "{decoded}");
+    assert!(
+        decoded >= report.audio_samples && decoded < report.audio_samples + 1024,
+        "{decoded}"
+    );
 }
 
 fn assert_loudness(path: &Path) {
@@ -114,7 +193,10 @@ fn pillarboxes_a_4_3_source_at_30_fps() {
     // 4:3 in 16:9 at 180 px high: the picture is 240 wide, bars of 40 each side.
     assert!(luma(&out, 1.0, 0, 0, 36, 180) < 20.0, "left bar black");
     assert!(luma(&out, 1.0, 284, 0, 36, 180) < 20.0, "right bar black");
-    assert!(luma(&out, 1.0, 60, 20, 200, 140) > 40.0, "picture not black");
+    assert!(
+        luma(&out, 1.0, 60, 20, 200, 140) > 40.0,
+        "picture not black"
+    );
 }
 
 fn run(src: &Path, dir: &Path) -> (std::path::PathBuf, NormalizeReport) {
@@ -127,7 +209,14 @@ fn run(src: &Path, dir: &Path) -> (std::path::PathBuf, NormalizeReport) {
 #[test]
 fn square_source_at_23_976_fps_keeps_every_second() {
     let dir = tempfile::tempdir().unwrap();
-    let src = clip(dir.path(), "in.mp4", "400x400", "24000/1001", 4.0, Some(0.1));
+    let src = clip(
+        dir.path(),
+        "in.mp4",
+        "400x400",
+        "24000/1001",
+        4.0,
+        Some(0.1),
+    );
     let (out, report) = run(&src, dir.path());
     assert_loudness(&out);
     assert!((report.source_frame_rate - 23.976).abs() < 0.01);
@@ -156,11 +245,28 @@ fn interlaced_source_is_deinterlaced() {
         dir.path(),
         "in.mp4",
         &[
-            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=50:duration=3",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
-            "-vf", "tinterlace=interleave_top,fieldorder=tff",
-            "-c:v", "libx264", "-preset", "ultrafast", "-flags", "+ildct+ilme",
-            "-x264opts", "tff=1", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=50:duration=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=3",
+            "-vf",
+            "tinterlace=interleave_top,fieldorder=tff",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-flags",
+            "+ildct+ilme",
+            "-x264opts",
+            "tff=1",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
         ],
     );
     let info = crate::ingest::probe::probe(&src, &limits()).unwrap();
@@ -178,7 +284,14 @@ fn rotated_source_stands_upright_in_a_pillarbox() {
     let src = ffmpeg(
         dir.path(),
         "rotated.mp4",
-        &["-i", flat.to_str().unwrap(), "-c", "copy", "-metadata:s:v", "rotate=90"],
+        &[
+            "-i",
+            flat.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-metadata:s:v",
+            "rotate=90",
+        ],
     );
     let info = crate::ingest::probe::probe(&src, &limits()).unwrap();
     assert_eq!(info.video.as_ref().unwrap().rotation_deg, 90);
@@ -212,10 +325,22 @@ fn peaky_source_is_limited_and_still_on_target() {
         dir.path(),
         "in.mp4",
         &[
-            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=4",
-            "-f", "lavfi", "-i",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25:duration=4",
+            "-f",
+            "lavfi",
+            "-i",
             "aevalsrc='0.05*sin(2*PI*300*t)+0.9*lt(mod(t\\,1)\\,0.0005)':s=48000:d=4",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
         ],
     );
     let (out, report) = run(&src, dir.path());
@@ -241,9 +366,22 @@ fn longer_audio_holds_the_last_frame() {
         dir.path(),
         "in.mp4",
         &[
-            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
         ],
     );
     let (_, report) = run(&src, dir.path());
@@ -259,9 +397,22 @@ fn longer_video_pads_the_audio() {
         dir.path(),
         "in.mp4",
         &[
-            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=3",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25:duration=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
         ],
     );
     let (_, report) = run(&src, dir.path());
@@ -276,7 +427,14 @@ fn progress_rises_to_one() {
     let src = clip(dir.path(), "in.mp4", "320x180", "25", 2.0, Some(0.1));
     let seen = std::sync::Mutex::new(Vec::new());
     let record = |f: f64| seen.lock().unwrap().push(f);
-    normalize(&src, &dir.path().join("o.mp4"), &house(), &limits(), &record).unwrap();
+    normalize(
+        &src,
+        &dir.path().join("o.mp4"),
+        &house(),
+        &limits(),
+        &record,
+    )
+    .unwrap();
     let seen = seen.into_inner().unwrap();
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
     assert_eq!(seen.last(), Some(&1.0));
@@ -292,8 +450,17 @@ fn spent_budget_is_too_slow_not_a_hang() {
         decode_seconds_per_media_second: 0.0,
         ..limits()
     };
-    let r = normalize(&src, &dir.path().join("o.mp4"), &house(), &tight, no_progress());
-    assert!(matches!(r, Err(IngestError::Rejected(Rejection::TooSlow { .. }))), "{r:?}");
+    let r = normalize(
+        &src,
+        &dir.path().join("o.mp4"),
+        &house(),
+        &tight,
+        no_progress(),
+    );
+    assert!(
+        matches!(r, Err(IngestError::Rejected(Rejection::TooSlow { .. }))),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -307,7 +474,13 @@ fn damaged_middle_is_rejected_or_survived_never_a_crash() {
     }
     let bad = dir.path().join("bad.mp4");
     std::fs::write(&bad, &bytes).unwrap();
-    match normalize(&bad, &dir.path().join("o.mp4"), &house(), &limits(), no_progress()) {
+    match normalize(
+        &bad,
+        &dir.path().join("o.mp4"),
+        &house(),
+        &limits(),
+        no_progress(),
+    ) {
         Ok(report) => assert!(report.video_frames >= 67),
         Err(IngestError::Rejected(Rejection::Corrupt { .. })) => {}
         Err(e) => panic!("{e:?}"),
