@@ -81,3 +81,81 @@ fn check_decodable_audio(codec: &str) -> Result<(), Rejection> {
         codec: format!("{codec} (audio)"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::probe::{AudioInfo, VideoInfo};
+
+    fn info() -> ProbeInfo {
+        ProbeInfo {
+            container: "mov,mp4,m4a,3gp,3g2,mj2".into(),
+            duration_s: 10.0,
+            size_bytes: 1_000_000,
+            bit_rate: Some(800_000),
+            stream_count: 2,
+            video: Some(VideoInfo {
+                index: 0,
+                codec: "h264".into(),
+                width: 1920,
+                height: 1080,
+                sample_aspect: (1, 1),
+                display_aspect: 16.0 / 9.0,
+                frame_rate: 25.0,
+                rotation_deg: 0,
+                field_order: "progressive".into(),
+                interlaced: false,
+                pix_fmt: "yuv420p".into(),
+                duration_s: Some(10.0),
+            }),
+            audio: Some(AudioInfo {
+                index: 1,
+                codec: "aac".into(),
+                sample_rate: 48000,
+                channels: 2,
+                layout: "stereo".into(),
+                duration_s: Some(10.0),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_plain_clip_passes() {
+        assert_eq!(validate(&info(), &IngestLimits::default()), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_names_its_reason() {
+        let limits = IngestLimits::default();
+        let mut i = info();
+        i.video.as_mut().unwrap().width = 0;
+        assert!(matches!(
+            validate(&i, &limits),
+            Err(Rejection::AbsurdDimensions { .. })
+        ));
+        let mut i = info();
+        i.video.as_mut().unwrap().codec = "nonsense".into();
+        assert!(matches!(
+            validate(&i, &limits),
+            Err(Rejection::UnsupportedCodec { .. })
+        ));
+        let mut i = info();
+        i.duration_s = f64::NAN;
+        assert!(matches!(
+            validate(&i, &limits),
+            Err(Rejection::TooShort { .. })
+        ));
+        let mut i = info();
+        i.audio.as_mut().unwrap().duration_s = Some(0.0);
+        assert!(matches!(
+            validate(&i, &limits),
+            Err(Rejection::Corrupt { .. })
+        ));
+        let text = Rejection::TooLong {
+            seconds: 1000.0,
+            max: 900.0,
+        }
+        .to_string();
+        assert!(text.contains("900"), "{text}");
+    }
+}

@@ -88,8 +88,7 @@ impl AudioGain {
     };
 }
 
-/// Source audio → 48 kHz (or `rate`) stereo fltp, gain, limiter, in frames of `frame_size`
-/// samples (0: as they come).
+/// Source audio → `rate` (48 kHz in the house format) stereo fltp, gain, limiter.
 pub(crate) struct AudioChain {
     graph: filter::Graph,
     /// Samples fed so far: the chain's own clock, so source timestamp gaps do not matter.
@@ -101,7 +100,6 @@ impl AudioChain {
         decoder: &decoder::Audio,
         rate: u32,
         gain: AudioGain,
-        frame_size: u32,
     ) -> Result<AudioChain, IngestError> {
         let in_rate = decoder.rate().max(1);
         let layout = decoder.channel_layout();
@@ -128,7 +126,7 @@ impl AudioChain {
         if gain.post_db != 0.0 {
             spec.push_str(&format!(",volume={:.4}dB", gain.post_db));
         }
-        let graph = build_audio_graph(&args, &spec, rate, frame_size)
+        let graph = build_audio_graph(&args, &spec, rate)
             .map_err(|e| anyhow::anyhow!("audio filter graph `{spec}`: {e}"))?;
         Ok(AudioChain { graph, fed: 0 })
     }
@@ -168,7 +166,6 @@ fn build_audio_graph(
     args: &str,
     spec: &str,
     rate: u32,
-    frame_size: u32,
 ) -> Result<filter::Graph, ffmpeg_next::Error> {
     let mut graph = filter::Graph::new();
     let abuffer = filter::find("abuffer").ok_or(ffmpeg_next::Error::FilterNotFound)?;
@@ -183,10 +180,5 @@ fn build_audio_graph(
     }
     graph.output("in", 0)?.input("out", 0)?.parse(spec)?;
     graph.validate()?;
-    if frame_size > 0 {
-        if let Some(mut out) = graph.get("out") {
-            out.sink().set_frame_size(frame_size);
-        }
-    }
     Ok(graph)
 }

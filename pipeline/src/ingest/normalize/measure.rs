@@ -36,7 +36,7 @@ pub(crate) fn measure_audio(
         .map(|s| crate::ingest::probe::rational(s.time_base()))
         .unwrap_or(0.0);
     let mut decoder = open_audio_decoder(&input, index)?;
-    let mut chain = AudioChain::new(&decoder, rate, gain, 0)?;
+    let mut chain = AudioChain::new(&decoder, rate, gain)?;
     let mut meter = LoudnessMeter::new(2, rate)?;
     let mut samples = 0u64;
     loop {

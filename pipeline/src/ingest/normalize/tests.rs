@@ -486,3 +486,31 @@ fn damaged_middle_is_rejected_or_survived_never_a_crash() {
         Err(e) => panic!("{e:?}"),
     }
 }
+
+#[test]
+fn anamorphic_source_honours_its_pixel_aspect() {
+    let dir = tempfile::tempdir().unwrap();
+    // 480x360 stored, pixels 4:3 wide: displayed 640x360, i.e. 16:9 — it fills the frame.
+    let src = ffmpeg(
+        dir.path(),
+        "in.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=480x360:rate=25:duration=2,setsar=4/3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let info = crate::ingest::probe::probe(&src, &limits()).unwrap();
+    assert_eq!(info.video.as_ref().unwrap().sample_aspect, (4, 3));
+    let (out, _) = run(&src, dir.path());
+    // No bars: the left and right edges carry picture.
+    assert!(luma(&out, 1.0, 0, 20, 8, 140) > 20.0, "left edge");
+    assert!(luma(&out, 1.0, 312, 20, 8, 140) > 20.0, "right edge");
+}

@@ -84,7 +84,7 @@ fn run(job: &TranscodeJob) -> Result<TranscodeOutcome, IngestError> {
                 audio_limit = (seconds * f64::from(job.encode.audio_rate)).round() as u64;
             }
             let dec = open_audio_decoder(&input, i)?;
-            let chain = AudioChain::new(&dec, job.encode.audio_rate, job.gain, 0)?;
+            let chain = AudioChain::new(&dec, job.encode.audio_rate, job.gain)?;
             Some((i, dec, chain))
         }
         None => None,
