@@ -90,15 +90,16 @@ impl Muxer {
         self.drain_video()
     }
 
-    /// Queues planar stereo samples; whole AAC frames are encoded as they fill.
+    /// Queues the `range` of planar stereo samples; whole AAC frames are encoded as they fill.
     pub(crate) fn write_audio(
         &mut self,
         samples: &frame::Audio,
-        count: usize,
+        range: std::ops::Range<usize>,
     ) -> Result<(), IngestError> {
-        let n = samples.samples().min(count);
+        let end = range.end.min(samples.samples());
+        let start = range.start.min(end);
         for (ch, fifo) in self.fifo.iter_mut().enumerate() {
-            fifo.extend_from_slice(&samples.plane::<f32>(ch)[..n]);
+            fifo.extend_from_slice(&samples.plane::<f32>(ch)[start..end]);
         }
         self.encode_full_frames()
     }

@@ -514,3 +514,61 @@ fn anamorphic_source_honours_its_pixel_aspect() {
     assert!(luma(&out, 1.0, 0, 20, 8, 140) > 20.0, "left edge");
     assert!(luma(&out, 1.0, 312, 20, 8, 140) > 20.0, "right edge");
 }
+
+#[test]
+fn late_audio_stays_in_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = ffmpeg(
+        dir.path(),
+        "in.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25:duration=3",
+            "-itsoffset",
+            "1",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+        ],
+    );
+    let (out, report) = run(&src, dir.path());
+    assert_eq!(report.video_frames, 75);
+    let pcm = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-i",
+            out.to_str().unwrap(),
+            "-map",
+            "0:a:0",
+            "-ac",
+            "1",
+            "-f",
+            "s16le",
+            "-",
+        ])
+        .output()
+        .unwrap()
+        .stdout;
+    let level = |from: f64, to: f64| -> i32 {
+        let range = (from * 48000.0) as usize * 2..(to * 48000.0) as usize * 2;
+        pcm[range]
+            .chunks(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() as i32)
+            .max()
+            .unwrap()
+    };
+    assert!(level(0.0, 0.9) < 50, "silence before the sound starts");
+    assert!(level(1.1, 2.9) > 1000, "sound from 1 s");
+}

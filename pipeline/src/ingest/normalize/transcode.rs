@@ -54,6 +54,8 @@ struct Streams {
     /// The audio's declared length in output samples: decoded samples past it are the
     /// encoder padding of the source's last frame, not programme.
     audio_limit: u64,
+    /// Samples still to drop from the start (audio that begins before the video).
+    audio_skip: u64,
 }
 
 pub(crate) fn transcode(job: &TranscodeJob) -> Result<TranscodeOutcome, IngestError> {
@@ -76,12 +78,18 @@ fn run(job: &TranscodeJob) -> Result<TranscodeOutcome, IngestError> {
     let source_fps = rational(stream.avg_frame_rate());
     let video = open_video_decoder(&input, video_index, job.max_dimension)?;
     let graph = VideoGraph::new(&video, time_base, &job.picture)?;
+    let rate = f64::from(job.encode.audio_rate);
+    let video_start = start_seconds(&stream);
     let mut audio_limit = u64::MAX;
+    let mut audio_offset = 0i64;
     let audio = match best_stream(&input, ffmpeg_next::media::Type::Audio) {
         Some(i) => {
-            if let Some(s) = input.stream(i).filter(|s| s.duration() > 0) {
-                let seconds = s.duration() as f64 * rational(s.time_base());
-                audio_limit = (seconds * f64::from(job.encode.audio_rate)).round() as u64;
+            if let Some(s) = input.stream(i) {
+                if s.duration() > 0 {
+                    let seconds = s.duration() as f64 * rational(s.time_base());
+                    audio_limit = (seconds * rate).round() as u64;
+                }
+                audio_offset = ((start_seconds(&s) - video_start) * rate).round() as i64;
             }
             let dec = open_audio_decoder(&input, i)?;
             let chain = AudioChain::new(&dec, job.encode.audio_rate, job.gain)?;
@@ -102,10 +110,15 @@ fn run(job: &TranscodeJob) -> Result<TranscodeOutcome, IngestError> {
         audio,
         decode_errors: 0,
         audio_samples: 0,
-        audio_limit,
+        audio_limit: audio_limit.saturating_sub(audio_offset.min(0).unsigned_abs()),
+        audio_skip: audio_offset.min(0).unsigned_abs(),
     };
     let time_base = rational(time_base);
     let mut mux = Muxer::create(job.output, &job.encode)?;
+    if s.audio.is_some() && audio_offset > 0 {
+        // The sound starts after the picture: keep them in sync with leading silence.
+        mux.write_silence(audio_offset.unsigned_abs())?;
+    }
     let (from, to) = job.progress_range;
     let mut reported = from;
     loop {
@@ -207,10 +220,13 @@ impl Streams {
     fn pull_audio(&mut self, mux: &mut Muxer) -> Result<(), IngestError> {
         if let Some((_, _, chain)) = &mut self.audio {
             while let Some(samples) = chain.pull() {
+                let len = samples.samples() as u64;
+                let skip = self.audio_skip.min(len);
+                self.audio_skip -= skip;
                 let room = self.audio_limit.saturating_sub(self.audio_samples);
-                let n = (samples.samples() as u64).min(room);
+                let n = (len - skip).min(room);
                 self.audio_samples += n;
-                mux.write_audio(&samples, n as usize)?;
+                mux.write_audio(&samples, skip as usize..(skip + n) as usize)?;
             }
         }
         Ok(())
@@ -234,7 +250,7 @@ fn finish(
     let video_end = s.sampler.last_time + s.source_frame_s;
     check_whole(video_end, job.declared_s)?;
     let video_needed = ((video_end * fps) - 1e-3).ceil().max(1.0) as u64;
-    let audio_needed = s.audio_samples.div_ceil(spf);
+    let audio_needed = mux.audio_written().div_ceil(spf);
     let total = video_needed.max(audio_needed);
     for picture in s.sampler.finish(total) {
         mux.write_video(picture)?;
@@ -254,6 +270,14 @@ fn finish(
     mux.finish()?;
     (job.progress)(job.progress_range.1);
     Ok(outcome)
+}
+
+/// When a stream starts, seconds (0 when the container does not say).
+fn start_seconds(stream: &ffmpeg_next::format::stream::Stream) -> f64 {
+    match stream.start_time() {
+        t if t == ffmpeg_next::ffi::AV_NOPTS_VALUE => 0.0,
+        t => t as f64 * rational(stream.time_base()),
+    }
 }
 
 fn check_whole(decoded_s: f64, declared_s: f64) -> Result<(), Rejection> {
