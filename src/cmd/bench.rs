@@ -79,8 +79,9 @@ async fn bench_normalize(config: Config, n: usize, size: &str, seconds: f64) -> 
     let house = config.house.clone();
     let limits = config.limits.clone();
     println!("normalize bench: {n} clips of {seconds} s at {size} → {}x{}@{} (x264 {} crf {})", house.width, house.height, house.fps, house.x264_preset, house.crf);
+    let size = size.to_string();
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<(f64, f64, Vec<String>)> {
-        let clips = make_clips(&dir, n, size, seconds)?;
+        let clips = make_clips(&dir, n, &size, seconds)?;
         let out = tempfile::tempdir_in(&dir)?;
         let (mut ours, mut theirs, mut rows) = (0.0, 0.0, Vec::new());
         for (i, clip) in clips.iter().enumerate() {

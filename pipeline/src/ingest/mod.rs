@@ -8,9 +8,13 @@
 pub mod clips;
 pub mod decode;
 pub mod loudness;
+pub mod normalize;
+pub mod probe;
+pub mod proxy;
 pub mod qc;
 pub mod steps;
 pub mod thumbs;
+pub mod validate;
 
 use std::sync::Once;
 use std::time::{Duration, Instant};
@@ -30,6 +34,8 @@ pub enum Rejection {
     Corrupt { detail: String },
     #[error("The file has no video stream. Please upload a video, not only audio or an image.")]
     NoVideo,
+    #[error("This is a still image ({format}), not a video. Please upload a video clip.")]
+    StillImage { format: String },
     #[error("The video is {seconds:.1} s long; the shortest allowed is {min:.1} s.")]
     TooShort { seconds: f64, min: f64 },
     #[error("The video is {seconds:.1} s long; the longest allowed is {max:.1} s.")]
