@@ -38,7 +38,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cmd::init_tracing(cli.log_json);
+    cmd::init_tracing(cli.log_json, matches!(cli.command, Command::Worker(_)));
     let config = match load_config(cli.config) {
         Ok(c) => c,
         Err(e) => {

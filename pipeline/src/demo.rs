@@ -109,7 +109,7 @@ pub fn clips() -> Vec<DemoClip> {
         clip("black-start.mp4", "2 s of black before the picture", &[format!("color=black:size=640x360:rate=25:duration=2[b];{}[p];[b][p]concat=n=2:v=1:a=0", v("testsrc2", "640x360", "25", 3.0)), tone(440, -20.0, 5.0)], H264),
         clip("frozen-middle.mp4", "picture frozen for 3 s", &[format!("{},trim=0:1,setpts=PTS-STARTPTS,tpad=stop_mode=clone:stop_duration=3[f];{}[p];[f][p]concat=n=2:v=1:a=0", v("testsrc2", "640x360", "25", 1.0), v("testsrc2", "640x360", "25", 2.0)), tone(440, -20.0, 6.0)], H264),
         clip("silent-middle.mp4", "3 s of silence mid-clip", &[v("testsrc2", "640x360", "25", 6.0), "aevalsrc=if(between(t\\,1.5\\,4.5)\\,0\\,0.1*sin(2*PI*440*t)):s=48000:d=6".into()], H264),
-        clip("clipped.mp4", "hard-clipped audio", &[v("testsrc2", "640x360", "25", t), tone(220, 12.0, t)], "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 192k -shortest"),
+        clip("clipped.mkv", "hard-clipped 16-bit audio", &[v("testsrc2", "640x360", "25", t), tone(220, 24.0, t)], "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a pcm_s16le -shortest"),
         clip("mono-44k.mp4", "mono 44.1 kHz audio", &[v("testsrc2", "640x360", "25", t), "sine=frequency=440:sample_rate=44100:duration=4".into()], &format!("{H264} -ac 1")),
         clip("surround-5.1.mkv", "5.1 audio: downmixed", &[v("testsrc2", "640x360", "25", t), "sine=frequency=440:sample_rate=48000:duration=4".into()], "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 6 -shortest"),
         clip("webm-vp9.webm", "VP9 + Opus in WebM", &[v("testsrc2", "480x270", "25", t), tone(440, -20.0, t)], "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 300k -c:a libopus -shortest"),

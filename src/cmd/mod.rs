@@ -6,11 +6,12 @@ pub mod demo;
 pub mod ingest;
 pub mod worker;
 
-/// Logs to stderr; `RUST_LOG` filters (default: warnings, and info for gala itself).
-pub fn init_tracing(json: bool) {
+/// Logs to stderr; `RUST_LOG` filters. By default long-running services log at info, while
+/// interactive commands log only warnings so that their progress bars stay readable.
+pub fn init_tracing(json: bool, service: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,gala=info,gala_pipeline=info"));
+    let default = if service { "warn,gala=info,gala_pipeline=info,gala_studio=info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();

@@ -110,11 +110,12 @@ impl Budget {
 /// Reports progress of a step as a fraction 0..=1.
 pub type Progress<'a> = &'a (dyn Fn(f64) + Send + Sync);
 
-/// Initialises FFmpeg once per process and keeps its logging to errors.
+/// Initialises FFmpeg once per process and silences its own logging.
 pub fn init_ffmpeg() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         ffmpeg_next::init().expect("FFmpeg initialises");
-        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+        // Quiet: every failure reaches the user as a Rejection or an error with its reason.
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Quiet);
     });
 }
