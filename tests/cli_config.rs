@@ -35,8 +35,10 @@ fn a_mistyped_environment_variable_stops_with_its_name() {
 
 #[test]
 fn a_missing_config_file_named_on_the_command_line_is_an_error() {
-    let sb = Sandbox::new();
-    let out = sb.gala().args(["--config", "/nonexistent/gala.yaml", "config"]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gala"))
+        .args(["--config", "/nonexistent/gala.yaml", "config"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("/nonexistent/gala.yaml"), "{}", text(&out));
 }
