@@ -317,10 +317,11 @@ fn rotation(stream: &ffmpeg_next::format::stream::Stream) -> i32 {
             bytes[4 * i + 3],
         ]) as f64
     };
-    // atan2(m1, m0) is the matrix's turn in FFmpeg's convention (as the `rotate=90` tag
-    // writes it, -90 for a picture to be turned 90° clockwise); display needs its negation.
+    // atan2(m1, m0) is what av_display_rotation_get negates: the counter-clockwise angle
+    // (ffprobe's "rotation") is its negation, so it is itself the clockwise turn players
+    // apply (FFmpeg's autorotation does the same).
     let degrees = m(1).atan2(m(0)).to_degrees();
-    let quarter = (-(degrees / 90.0).round() as i32).rem_euclid(4);
+    let quarter = ((degrees / 90.0).round() as i32).rem_euclid(4);
     quarter * 90
 }
 

@@ -293,14 +293,59 @@ fn rotated_source_stands_upright_in_a_pillarbox() {
             "rotate=90",
         ],
     );
+    // FFmpeg 5.1 stores the `rotate=90` tag as a display matrix of 90° counter-clockwise
+    // (ffprobe: "rotation=90"), which players, FFmpeg's autorotation included, apply as a
+    // 270° clockwise turn.
     let info = crate::ingest::probe::probe(&src, &limits()).unwrap();
-    assert_eq!(info.video.as_ref().unwrap().rotation_deg, 90);
+    assert_eq!(info.video.as_ref().unwrap().rotation_deg, 270);
     let (out, report) = run(&src, dir.path());
-    assert_eq!(report.rotated_deg, 90);
+    assert_eq!(report.rotated_deg, 270);
     // Portrait 180x320 fitted to 180 high: about 102 wide in the middle, bars each side.
     assert!(luma(&out, 1.0, 0, 0, 100, 180) < 20.0, "left bar");
     assert!(luma(&out, 1.0, 220, 0, 100, 180) < 20.0, "right bar");
     assert!(luma(&out, 1.0, 120, 20, 80, 140) > 40.0, "picture");
+    // Turned the way players turn it: compare with FFmpeg's own autorotation.
+    let fit = "scale=320:180:force_original_aspect_ratio=decrease,pad=320:180:(ow-iw)/2:(oh-ih)/2";
+    let reference = gray_frame(&src, 1.0, fit);
+    let ours = gray_frame(&out, 1.0, "null");
+    let diff = mean_abs_diff(&reference, &ours);
+    let upside_down = gray_frame(&src, 1.0, &format!("hflip,vflip,{fit}"));
+    // (Turned the other way, the picture would be upside down relative to the reference.)
+    let other = mean_abs_diff(&upside_down, &ours);
+    assert!(diff < 20.0 && diff * 3.0 < other, "{diff} vs {other}");
+}
+
+fn gray_frame(path: &Path, t: f64, filter: &str) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-ss",
+            &t.to_string(),
+            "-i",
+            path.to_str().unwrap(),
+        ])
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            &format!("{filter},format=gray"),
+            "-f",
+            "rawvideo",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    out.stdout
+}
+
+fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum::<f64>()
+        / a.len() as f64
 }
 
 #[test]
