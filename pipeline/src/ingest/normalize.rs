@@ -158,7 +158,7 @@ pub fn normalize(
         audio_samples: outcome.audio_samples,
         duration_s: outcome.video_frames as f64 / f64::from(house.fps),
         source_had_audio: outcome.source_had_audio,
-        deinterlaced: video.interlaced,
+        deinterlaced: video.interlaced || outcome.interlaced_frames > 0,
         rotated_deg: video.rotation_deg,
         source_frame_rate: video.frame_rate,
         held_frames: outcome.held_frames,

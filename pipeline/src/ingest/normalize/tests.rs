@@ -190,6 +190,7 @@ fn pillarboxes_a_4_3_source_at_30_fps() {
     assert_loudness(&out);
     assert_eq!(report.video_frames, 75);
     assert!((report.source_frame_rate - 30.0).abs() < 0.01);
+    assert!(!report.deinterlaced && report.rotated_deg == 0 && report.held_frames == 0);
     // 4:3 in 16:9 at 180 px high: the picture is 240 wide, bars of 40 each side.
     assert!(luma(&out, 1.0, 0, 0, 36, 180) < 20.0, "left bar black");
     assert!(luma(&out, 1.0, 284, 0, 36, 180) < 20.0, "right bar black");
