@@ -137,6 +137,8 @@ pub fn normalize(
             gain.post_db += miss;
         }
         job.gain = gain;
+        // Progress never goes back: a correction pass only creeps towards the end.
+        job.progress_range = (job.progress_range.1, (job.progress_range.1 + 0.95) / 2.0);
         outcome = transcode(&job)?;
         after = verify(output, house, limits, &outcome, budget)?;
     }
