@@ -11,7 +11,13 @@ use ffmpeg_next::format::context::Input;
 use ffmpeg_next::{ffi, media, Rational};
 use serde::{Deserialize, Serialize};
 
-use super::{init_ffmpeg, Budget, IngestError, Rejection};
+mod open;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use self::open::open_input;
+use self::open::open_input_limited;
+use super::{Budget, IngestError, Rejection};
 use crate::config::IngestLimits;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,81 +95,6 @@ pub fn probe(path: &Path, limits: &IngestLimits) -> Result<ProbeInfo, IngestErro
         }
     }
     Ok(info)
-}
-
-/// Opens a media file for demuxing with an I/O interrupt tied to `budget`, so that a file
-/// that stalls the demuxer stops when the budget is spent.
-pub(crate) fn open_input(path: &Path, budget: Budget) -> Result<Input, IngestError> {
-    open_input_limited(path, budget, u32::MAX)
-}
-
-fn open_input_limited(
-    path: &Path,
-    budget: Budget,
-    max_dimension: u32,
-) -> Result<Input, IngestError> {
-    init_ffmpeg();
-    let mut options = ffmpeg_next::Dictionary::new();
-    // Bounded stream analysis: a hostile file cannot make find_stream_info read forever.
-    options.set("probesize", "20000000");
-    options.set("analyzeduration", "20000000");
-    match ffmpeg_next::format::input_with_interrupt_and_dictionary(
-        path,
-        move || budget.expired(),
-        options,
-    ) {
-        Ok(input) => Ok(input),
-        Err(_) if budget.expired() => Err(budget.check().unwrap_err().into()),
-        Err(e) => Err(open_failure(path, e, max_dimension).into()),
-    }
-}
-
-/// Why a file could not be opened: a known container that fails is damaged, anything else
-/// is not media.
-fn open_failure(path: &Path, error: ffmpeg_next::Error, max_dimension: u32) -> Rejection {
-    let mut head = [0u8; 64];
-    let read = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .unwrap_or(0);
-    if let Some((width, height)) = y4m_size(&head[..read]) {
-        if width > max_dimension || height > max_dimension {
-            // FFmpeg refuses such a header outright; say what is wrong with it.
-            return Rejection::AbsurdDimensions {
-                width,
-                height,
-                max: max_dimension,
-            };
-        }
-    }
-    let known = match &head[..read] {
-        [_, _, _, _, b'f', b't', b'y', b'p', ..] => Some("an MP4/MOV file"),
-        [_, _, _, _, b'm', b'd', b'a', b't', ..] => Some("an MP4/MOV file"),
-        [0x1a, 0x45, 0xdf, 0xa3, ..] => Some("a Matroska/WebM file"),
-        [b'R', b'I', b'F', b'F', ..] => Some("an AVI/WAV file"),
-        _ => None,
-    };
-    match known {
-        Some(kind) => Rejection::Corrupt {
-            detail: format!(
-                "it looks like {kind} but cannot be opened ({error}); the upload may be cut short"
-            ),
-        },
-        None => Rejection::NotMedia {
-            detail: error.to_string(),
-        },
-    }
-}
-
-/// The declared picture size of a YUV4MPEG2 stream header.
-fn y4m_size(head: &[u8]) -> Option<(u32, u32)> {
-    let line = head.strip_prefix(b"YUV4MPEG2 ")?;
-    let line = String::from_utf8_lossy(line.split(|b| *b == b'\n').next()?).into_owned();
-    let field = |tag: char| {
-        line.split(' ')
-            .find_map(|f| f.strip_prefix(tag))
-            .and_then(|v| v.parse::<u32>().ok())
-    };
-    Some((field('W')?, field('H')?))
 }
 
 fn describe(input: &Input, size_bytes: u64) -> ProbeInfo {
@@ -449,6 +380,3 @@ fn audio_is_empty(
     }
     Ok(seen > 0)
 }
-
-#[cfg(test)]
-mod tests;
