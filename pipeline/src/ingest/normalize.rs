@@ -18,6 +18,8 @@ mod video;
 pub(crate) mod testmedia;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_audio;
 
 use std::path::Path;
 
