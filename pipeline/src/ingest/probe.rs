@@ -8,6 +8,7 @@ use std::path::Path;
 
 use ffmpeg_next::codec::packet::side_data::Type as SideDataType;
 use ffmpeg_next::format::context::Input;
+use ffmpeg_next::format::stream::Stream;
 use ffmpeg_next::{ffi, media, Rational};
 use serde::{Deserialize, Serialize};
 
@@ -98,8 +99,12 @@ pub fn probe(path: &Path, limits: &IngestLimits) -> Result<ProbeInfo, IngestErro
 }
 
 fn describe(input: &Input, size_bytes: u64) -> ProbeInfo {
-    let video = best_stream(input, media::Type::Video).map(|i| video_info(input, i));
-    let audio = best_stream(input, media::Type::Audio).map(|i| audio_info(input, i));
+    let video = best_stream(input, media::Type::Video)
+        .and_then(|i| input.stream(i))
+        .map(|s| video_info(&s));
+    let audio = best_stream(input, media::Type::Audio)
+        .and_then(|i| input.stream(i))
+        .map(|s| audio_info(&s));
     let mut duration_s = seconds_av(input.duration());
     if duration_s <= 0.0 {
         duration_s = [
@@ -134,8 +139,8 @@ pub(crate) fn best_stream(input: &Input, kind: media::Type) -> Option<usize> {
         .map(|s| s.index())
 }
 
-fn video_info(input: &Input, index: usize) -> VideoInfo {
-    let stream = input.stream(index).expect("index from best_stream");
+fn video_info(stream: &Stream) -> VideoInfo {
+    let index = stream.index();
     let params = stream.parameters();
     // SAFETY: `params` wraps the stream's codec parameters, valid while `input` lives.
     let (width, height, sar, field_order, format) = unsafe {
@@ -192,8 +197,8 @@ fn video_info(input: &Input, index: usize) -> VideoInfo {
     }
 }
 
-fn audio_info(input: &Input, index: usize) -> AudioInfo {
-    let stream = input.stream(index).expect("index from best_stream");
+fn audio_info(stream: &Stream) -> AudioInfo {
+    let index = stream.index();
     let params = stream.parameters();
     // SAFETY: `params` wraps the stream's codec parameters, valid while `input` lives.
     let (sample_rate, channels) = unsafe {
@@ -342,9 +347,7 @@ fn check_tail(
             }
         }
     }
-    if budget.expired() {
-        return Err(budget.check().unwrap_err().into());
-    }
+    budget.check()?;
     Err(Rejection::Corrupt {
         detail: format!(
             "the file says it lasts {declared_s:.1} s but its video data ends at about {latest:.1} s"

@@ -27,8 +27,11 @@ pub(super) fn open_input_limited(
     init_ffmpeg();
     match open_raw(path, budget, max_dimension) {
         Ok(input) => Ok(input),
-        Err(_) if budget.expired() => Err(budget.check().unwrap_err().into()),
-        Err(e) => Err(open_failure(path, e, max_dimension).into()),
+        Err(e) => {
+            // Interrupted by the budget rather than refused by the demuxer?
+            budget.check()?;
+            Err(open_failure(path, e, max_dimension).into())
+        }
     }
 }
 
