@@ -188,12 +188,12 @@ fn video_info(stream: &Stream) -> VideoInfo {
         height,
         sample_aspect,
         display_aspect,
-        frame_rate: frame_rate(&stream),
-        rotation_deg: rotation(&stream),
+        frame_rate: frame_rate(stream),
+        rotation_deg: rotation(stream),
         interlaced: field_order == "tff" || field_order == "bff",
         field_order: field_order.to_string(),
         pix_fmt,
-        duration_s: stream_seconds(&stream),
+        duration_s: stream_seconds(stream),
     }
 }
 
@@ -221,7 +221,7 @@ fn audio_info(stream: &Stream) -> AudioInfo {
         sample_rate,
         channels,
         layout,
-        duration_s: stream_seconds(&stream),
+        duration_s: stream_seconds(stream),
     }
 }
 
