@@ -18,6 +18,8 @@ mod video;
 pub(crate) mod testmedia;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_audio;
 
 use std::path::Path;
 
@@ -93,24 +95,14 @@ pub fn normalize(
         Some((progress, source.duration_s, 0.0, 0.15)),
     )?;
     let loudness_before = before.map(|m| m.loudness).unwrap_or(SILENT);
-    let mut gain = plan_gain(input, &loudness_before, house, budget, 0.0)?;
+    let gain = plan_gain(input, &loudness_before, house, budget, 0.0)?;
     progress(0.2);
 
-    let picture = PictureSpec {
-        width: house.width,
-        height: house.height,
-        deinterlace: Some(match video.field_order.as_str() {
-            "tff" => "tff",
-            "bff" => "bff",
-            _ => "auto",
-        }),
-        rotate_deg: video.rotation_deg,
-    };
     let mut job = TranscodeJob {
         input,
         output,
         encode: house_encoding(house),
-        picture,
+        picture: house_picture(&video, house),
         gain,
         max_dimension: limits.max_dimension,
         declared_s: declared,
@@ -118,47 +110,19 @@ pub fn normalize(
         progress,
         progress_range: (0.2, 0.9),
     };
-    let mut outcome = transcode(&job)?;
-    let mut after = verify(output, house, limits, &outcome, budget)?;
-    // Up to two correction passes when the encoder moved loudness or peaks out of bounds.
-    let mut extra_room = 0.0;
-    for _ in 0..2 {
-        let Some(miss) = loudness_miss(&loudness_before, &after.1, house) else {
-            break;
-        };
-        let peak_over = after
-            .1
-            .true_peak_dbtp
-            .map_or(0.0, |tp| tp - house.true_peak_max);
-        if peak_over > 0.0 {
-            extra_room += peak_over + 0.3;
-            gain = plan_gain(input, &loudness_before, house, budget, extra_room)?;
-        } else {
-            gain.post_db += miss;
-        }
-        job.gain = gain;
-        outcome = transcode(&job)?;
-        after = verify(output, house, limits, &outcome, budget)?;
-    }
-    if let Some(miss) = loudness_miss(&loudness_before, &after.1, house) {
-        let _ = std::fs::remove_file(output);
-        return Err(anyhow::anyhow!(
-            "normalized audio missed the loudness target or peak limit ({miss:.2} dB off) after correction"
-        )
-        .into());
-    }
+    let (outcome, after) = encode_within_bounds(&mut job, &loudness_before, house, limits)?;
     progress(1.0);
     let (output_info, loudness_after) = after;
     Ok(NormalizeReport {
         loudness_before,
         loudness_after,
-        gain_db: gain.pre_db + gain.post_db,
-        limited: gain.limit_db.is_some(),
+        gain_db: job.gain.pre_db + job.gain.post_db,
+        limited: job.gain.limit_db.is_some(),
         video_frames: outcome.video_frames,
         audio_samples: outcome.audio_samples,
         duration_s: outcome.video_frames as f64 / f64::from(house.fps),
         source_had_audio: outcome.source_had_audio,
-        deinterlaced: video.interlaced,
+        deinterlaced: video.interlaced || outcome.interlaced_frames > 0,
         rotated_deg: video.rotation_deg,
         source_frame_rate: video.frame_rate,
         held_frames: outcome.held_frames,
@@ -167,6 +131,61 @@ pub fn normalize(
         decode_errors: outcome.decode_errors,
         output: output_info,
     })
+}
+
+/// Pass 2 and verification, with up to two correction passes when the encoder moved the
+/// loudness or the peaks out of bounds.
+fn encode_within_bounds(
+    job: &mut TranscodeJob,
+    before: &Loudness,
+    house: &HouseFormat,
+    limits: &IngestLimits,
+) -> Result<(TranscodeOutcome, (ProbeInfo, Loudness)), IngestError> {
+    let mut outcome = transcode(job)?;
+    let mut after = verify(job.output, house, limits, &outcome, job.budget)?;
+    let mut extra_room = 0.0;
+    for _ in 0..2 {
+        let Some(miss) = loudness_miss(before, &after.1, house) else {
+            break;
+        };
+        let peak_over = after
+            .1
+            .true_peak_dbtp
+            .map_or(0.0, |tp| tp - house.true_peak_max);
+        if peak_over > 0.0 {
+            extra_room += peak_over + 0.3;
+            job.gain = plan_gain(job.input, before, house, job.budget, extra_room)?;
+        } else {
+            job.gain.post_db += miss;
+        }
+        // Progress never goes back: a correction pass only creeps towards the end.
+        job.progress_range = (job.progress_range.1, (job.progress_range.1 + 0.95) / 2.0);
+        outcome = transcode(job)?;
+        after = verify(job.output, house, limits, &outcome, job.budget)?;
+    }
+    if let Some(miss) = loudness_miss(before, &after.1, house) {
+        let _ = std::fs::remove_file(job.output);
+        return Err(anyhow::anyhow!(
+            "normalized audio missed the loudness target or peak limit ({miss:.2} dB off) after correction"
+        )
+        .into());
+    }
+    Ok((outcome, after))
+}
+
+/// Deinterlace what the stream declares interlaced (else only pictures flagged so), turn
+/// as the display matrix says, fit inside the house frame.
+fn house_picture(video: &super::probe::VideoInfo, house: &HouseFormat) -> PictureSpec {
+    PictureSpec {
+        width: house.width,
+        height: house.height,
+        deinterlace: Some(match video.field_order.as_str() {
+            "tff" => "tff",
+            "bff" => "bff",
+            _ => "auto",
+        }),
+        rotate_deg: video.rotation_deg,
+    }
 }
 
 const SILENT: Loudness = Loudness {

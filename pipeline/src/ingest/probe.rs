@@ -8,10 +8,17 @@ use std::path::Path;
 
 use ffmpeg_next::codec::packet::side_data::Type as SideDataType;
 use ffmpeg_next::format::context::Input;
+use ffmpeg_next::format::stream::Stream;
 use ffmpeg_next::{ffi, media, Rational};
 use serde::{Deserialize, Serialize};
 
-use super::{init_ffmpeg, Budget, IngestError, Rejection};
+mod open;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use self::open::open_input;
+use self::open::open_input_limited;
+use super::{Budget, IngestError, Rejection};
 use crate::config::IngestLimits;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,84 +98,13 @@ pub fn probe(path: &Path, limits: &IngestLimits) -> Result<ProbeInfo, IngestErro
     Ok(info)
 }
 
-/// Opens a media file for demuxing with an I/O interrupt tied to `budget`, so that a file
-/// that stalls the demuxer stops when the budget is spent.
-pub(crate) fn open_input(path: &Path, budget: Budget) -> Result<Input, IngestError> {
-    open_input_limited(path, budget, u32::MAX)
-}
-
-fn open_input_limited(
-    path: &Path,
-    budget: Budget,
-    max_dimension: u32,
-) -> Result<Input, IngestError> {
-    init_ffmpeg();
-    let mut options = ffmpeg_next::Dictionary::new();
-    // Bounded stream analysis: a hostile file cannot make find_stream_info read forever.
-    options.set("probesize", "20000000");
-    options.set("analyzeduration", "20000000");
-    match ffmpeg_next::format::input_with_interrupt_and_dictionary(
-        path,
-        move || budget.expired(),
-        options,
-    ) {
-        Ok(input) => Ok(input),
-        Err(_) if budget.expired() => Err(budget.check().unwrap_err().into()),
-        Err(e) => Err(open_failure(path, e, max_dimension).into()),
-    }
-}
-
-/// Why a file could not be opened: a known container that fails is damaged, anything else
-/// is not media.
-fn open_failure(path: &Path, error: ffmpeg_next::Error, max_dimension: u32) -> Rejection {
-    let mut head = [0u8; 64];
-    let read = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .unwrap_or(0);
-    if let Some((width, height)) = y4m_size(&head[..read]) {
-        if width > max_dimension || height > max_dimension {
-            // FFmpeg refuses such a header outright; say what is wrong with it.
-            return Rejection::AbsurdDimensions {
-                width,
-                height,
-                max: max_dimension,
-            };
-        }
-    }
-    let known = match &head[..read] {
-        [_, _, _, _, b'f', b't', b'y', b'p', ..] => Some("an MP4/MOV file"),
-        [_, _, _, _, b'm', b'd', b'a', b't', ..] => Some("an MP4/MOV file"),
-        [0x1a, 0x45, 0xdf, 0xa3, ..] => Some("a Matroska/WebM file"),
-        [b'R', b'I', b'F', b'F', ..] => Some("an AVI/WAV file"),
-        _ => None,
-    };
-    match known {
-        Some(kind) => Rejection::Corrupt {
-            detail: format!(
-                "it looks like {kind} but cannot be opened ({error}); the upload may be cut short"
-            ),
-        },
-        None => Rejection::NotMedia {
-            detail: error.to_string(),
-        },
-    }
-}
-
-/// The declared picture size of a YUV4MPEG2 stream header.
-fn y4m_size(head: &[u8]) -> Option<(u32, u32)> {
-    let line = head.strip_prefix(b"YUV4MPEG2 ")?;
-    let line = String::from_utf8_lossy(line.split(|b| *b == b'\n').next()?).into_owned();
-    let field = |tag: char| {
-        line.split(' ')
-            .find_map(|f| f.strip_prefix(tag))
-            .and_then(|v| v.parse::<u32>().ok())
-    };
-    Some((field('W')?, field('H')?))
-}
-
 fn describe(input: &Input, size_bytes: u64) -> ProbeInfo {
-    let video = best_stream(input, media::Type::Video).map(|i| video_info(input, i));
-    let audio = best_stream(input, media::Type::Audio).map(|i| audio_info(input, i));
+    let video = best_stream(input, media::Type::Video)
+        .and_then(|i| input.stream(i))
+        .map(|s| video_info(&s));
+    let audio = best_stream(input, media::Type::Audio)
+        .and_then(|i| input.stream(i))
+        .map(|s| audio_info(&s));
     let mut duration_s = seconds_av(input.duration());
     if duration_s <= 0.0 {
         duration_s = [
@@ -203,8 +139,8 @@ pub(crate) fn best_stream(input: &Input, kind: media::Type) -> Option<usize> {
         .map(|s| s.index())
 }
 
-fn video_info(input: &Input, index: usize) -> VideoInfo {
-    let stream = input.stream(index).expect("index from best_stream");
+fn video_info(stream: &Stream) -> VideoInfo {
+    let index = stream.index();
     let params = stream.parameters();
     // SAFETY: `params` wraps the stream's codec parameters, valid while `input` lives.
     let (width, height, sar, field_order, format) = unsafe {
@@ -252,17 +188,17 @@ fn video_info(input: &Input, index: usize) -> VideoInfo {
         height,
         sample_aspect,
         display_aspect,
-        frame_rate: frame_rate(&stream),
-        rotation_deg: rotation(&stream),
+        frame_rate: frame_rate(stream),
+        rotation_deg: rotation(stream),
         interlaced: field_order == "tff" || field_order == "bff",
         field_order: field_order.to_string(),
         pix_fmt,
-        duration_s: stream_seconds(&stream),
+        duration_s: stream_seconds(stream),
     }
 }
 
-fn audio_info(input: &Input, index: usize) -> AudioInfo {
-    let stream = input.stream(index).expect("index from best_stream");
+fn audio_info(stream: &Stream) -> AudioInfo {
+    let index = stream.index();
     let params = stream.parameters();
     // SAFETY: `params` wraps the stream's codec parameters, valid while `input` lives.
     let (sample_rate, channels) = unsafe {
@@ -285,7 +221,7 @@ fn audio_info(input: &Input, index: usize) -> AudioInfo {
         sample_rate,
         channels,
         layout,
-        duration_s: stream_seconds(&stream),
+        duration_s: stream_seconds(stream),
     }
 }
 
@@ -317,10 +253,11 @@ fn rotation(stream: &ffmpeg_next::format::stream::Stream) -> i32 {
             bytes[4 * i + 3],
         ]) as f64
     };
-    // atan2(m1, m0) is the matrix's turn in FFmpeg's convention (as the `rotate=90` tag
-    // writes it, -90 for a picture to be turned 90° clockwise); display needs its negation.
+    // atan2(m1, m0) is what av_display_rotation_get negates: the counter-clockwise angle
+    // (ffprobe's "rotation") is its negation, so it is itself the clockwise turn players
+    // apply (FFmpeg's autorotation does the same).
     let degrees = m(1).atan2(m(0)).to_degrees();
-    let quarter = (-(degrees / 90.0).round() as i32).rem_euclid(4);
+    let quarter = ((degrees / 90.0).round() as i32).rem_euclid(4);
     quarter * 90
 }
 
@@ -410,9 +347,7 @@ fn check_tail(
             }
         }
     }
-    if budget.expired() {
-        return Err(budget.check().unwrap_err().into());
-    }
+    budget.check()?;
     Err(Rejection::Corrupt {
         detail: format!(
             "the file says it lasts {declared_s:.1} s but its video data ends at about {latest:.1} s"
@@ -448,6 +383,3 @@ fn audio_is_empty(
     }
     Ok(seen > 0)
 }
-
-#[cfg(test)]
-mod tests;

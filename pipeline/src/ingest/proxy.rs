@@ -12,6 +12,9 @@ use crate::config::{IngestLimits, ProxyFormat};
 /// The proxy keeps the clip's sample rate when it divides into whole frames; else 48 kHz.
 const FALLBACK_RATE: u32 = 48000;
 
+/// Writes `output`, the proxy of the normalized clip `normalized`: `proxy.width`x`height`
+/// (letterboxed if the shapes differ), H.264 at about `video_kbps`, AAC stereo at
+/// `audio_kbps`, MP4 with +faststart, same frame rate and duration as the clip.
 pub fn make_proxy(
     normalized: &Path,
     output: &Path,

@@ -66,14 +66,24 @@ fn check_duration(info: &ProbeInfo, limits: &IngestLimits) -> Result<(), Rejecti
     Ok(())
 }
 
+/// Whether this FFmpeg has a decoder for the codec the probe named (a codec descriptor
+/// name, which is not always a decoder's name: "mp3" is decoded by "mp3float").
 fn check_decodable(codec: &str) -> Result<(), Rejection> {
     super::init_ffmpeg();
-    match ffmpeg_next::decoder::find_by_name(codec) {
-        Some(_) => Ok(()),
-        None => Err(Rejection::UnsupportedCodec {
-            codec: codec.to_string(),
-        }),
+    let unsupported = || Rejection::UnsupportedCodec {
+        codec: codec.to_string(),
+    };
+    let name = std::ffi::CString::new(codec).map_err(|_| unsupported())?;
+    // SAFETY: a NUL-terminated name in, a pointer to a static descriptor (or null) out.
+    let descriptor = unsafe { ffmpeg_next::ffi::avcodec_descriptor_get_by_name(name.as_ptr()) };
+    if descriptor.is_null() {
+        return Err(unsupported());
     }
+    // SAFETY: non-null descriptors are static and valid for the life of the process.
+    let id = ffmpeg_next::codec::Id::from(unsafe { (*descriptor).id });
+    ffmpeg_next::decoder::find(id)
+        .map(|_| ())
+        .ok_or_else(unsupported)
 }
 
 fn check_decodable_audio(codec: &str) -> Result<(), Rejection> {

@@ -20,6 +20,20 @@ pub(crate) fn open_video_decoder(
     let stream = input
         .stream(index)
         .ok_or_else(|| anyhow::anyhow!("video stream {index} vanished"))?;
+    // Refuse absurd sizes before any decoder allocates a picture.
+    // SAFETY: the parameters of a stream of `input`, valid while `input` lives.
+    let (width, height) = unsafe {
+        let p = &*stream.parameters().as_ptr();
+        (p.width.max(0) as u32, p.height.max(0) as u32)
+    };
+    if width > max_dimension || height > max_dimension {
+        return Err(Rejection::AbsurdDimensions {
+            width,
+            height,
+            max: max_dimension,
+        }
+        .into());
+    }
     let mut ctx = codec::Context::from_parameters(stream.parameters())
         .map_err(|e| anyhow::anyhow!("video decoder parameters: {e}"))?;
     ctx.set_threading(threading::Config {

@@ -38,6 +38,8 @@ pub(crate) struct TranscodeOutcome {
     pub padded_samples: u64,
     pub source_had_audio: bool,
     pub source_frames: u64,
+    /// Decoded pictures flagged interlaced (deinterlaced even when the stream did not say).
+    pub interlaced_frames: u64,
     pub decode_errors: u64,
 }
 
@@ -49,6 +51,7 @@ struct Streams {
     source_frame_s: f64,
     audio: Option<(usize, decoder::Audio, AudioChain)>,
     decode_errors: u64,
+    interlaced_frames: u64,
     /// Samples out of the audio chain.
     audio_samples: u64,
     /// The audio's declared length in output samples: decoded samples past it are the
@@ -109,6 +112,7 @@ fn run(job: &TranscodeJob) -> Result<TranscodeOutcome, IngestError> {
         },
         audio,
         decode_errors: 0,
+        interlaced_frames: 0,
         audio_samples: 0,
         audio_limit: audio_limit.saturating_sub(audio_offset.min(0).unsigned_abs()),
         audio_skip: audio_offset.min(0).unsigned_abs(),
@@ -190,6 +194,7 @@ impl Streams {
         let mut decoded = frame::Video::empty();
         while self.video.receive_frame(&mut decoded).is_ok() {
             // best_effort_timestamp: the decoder's best guess, robust to missing pts.
+            self.interlaced_frames += u64::from(decoded.is_interlaced());
             let best = decoded.timestamp();
             decoded.set_pts(best);
             self.graph.push(&decoded)?;
@@ -265,6 +270,7 @@ fn finish(
         padded_samples: padded,
         source_had_audio: s.audio.is_some(),
         source_frames: s.sampler.source_frames,
+        interlaced_frames: s.interlaced_frames,
         decode_errors: s.decode_errors,
     };
     mux.finish()?;

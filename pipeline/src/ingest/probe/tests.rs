@@ -258,3 +258,21 @@ fn too_long_and_too_large_for_small_limits() {
         Err(Rejection::TooLarge { max: 1000, .. })
     ));
 }
+
+#[test]
+fn picture_larger_than_the_limit_is_refused_without_decoding_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "big.mp4", "640x360", "25", 2.0, None);
+    let tiny = IngestLimits {
+        max_dimension: 100,
+        ..limits()
+    };
+    assert_eq!(
+        judge(&src, &tiny),
+        Err(Rejection::AbsurdDimensions {
+            width: 640,
+            height: 360,
+            max: 100
+        })
+    );
+}
