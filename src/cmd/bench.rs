@@ -115,8 +115,9 @@ async fn bench_normalize(config: Config, n: usize, size: &str, seconds: f64) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The ffmpeg CLI doing what `normalize` does: two-pass loudnorm to I=-23 TP=-1, letterbox to
-/// the house size, 25 fps, x264 High with a closed GOP, AAC 48 kHz stereo.
+/// The ffmpeg CLI doing what `normalize` does: two-pass loudnorm to I=-23 TP=-1 (the first
+/// pass decodes the whole file, as the usual recipe does), letterbox to the house size, 25 fps,
+/// x264 High with a closed GOP, AAC 48 kHz stereo.
 fn ffmpeg_normalize(input: &Path, output: &Path, house: &HouseFormat) -> anyhow::Result<()> {
     let target = format!("I={}:TP={}:LRA=20", house.loudness_target, house.true_peak_max);
     let pass1 = Command::new("ffmpeg")
@@ -139,7 +140,8 @@ fn ffmpeg_normalize(input: &Path, output: &Path, house: &HouseFormat) -> anyhow:
         .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
         .arg(input)
         .args(["-vf", &vf, "-af", &af])
-        .args(["-c:v", "libx264", "-preset", &house.x264_preset, "-crf", &house.crf.to_string(), "-profile:v", "high"])
+        // Two encoder threads, like gala's (its worker runs jobs side by side).
+        .args(["-threads", "2", "-c:v", "libx264", "-preset", &house.x264_preset, "-crf", &house.crf.to_string(), "-profile:v", "high"])
         .args(["-g", &gop, "-keyint_min", &gop, "-sc_threshold", "0", "-flags", "+cgop"])
         .args(["-maxrate", &format!("{}k", house.video_max_kbps), "-bufsize", &format!("{}k", house.video_max_kbps * 2)])
         .args(["-c:a", "aac", "-b:a", &format!("{}k", house.audio_kbps), "-ac", "2", "-movflags", "+faststart"])
