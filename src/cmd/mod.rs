@@ -10,9 +10,15 @@ pub mod worker;
 /// interactive commands log only warnings so that their progress bars stay readable.
 pub fn init_tracing(json: bool, service: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = if service { "warn,gala=info,gala_pipeline=info,gala_studio=info" } else { "warn" };
+    let default = if service {
+        "warn,gala=info,gala_pipeline=info,gala_studio=info"
+    } else {
+        "warn"
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {

@@ -110,8 +110,6 @@ pub struct VideoInfo {
 
 mod reader;
 mod streams;
-#[cfg(test)]
-pub(crate) mod testmedia;
 
 /// Opens `path` and returns what it contains, without decoding.
 pub fn media_info(path: &Path, limits: &IngestLimits) -> Result<MediaInfo, IngestError> {

@@ -4,6 +4,12 @@
 //! ([`steps`]). The media functions here take paths and return reports; they never touch the
 //! database, so they can run in any worker. Every decode runs under a [`Budget`] so that a
 //! hostile file cannot hang a worker.
+//!
+//! - [`probe`], [`validate`]: what a file is, and whether it may be ingested at all.
+//! - [`normalize`]: the house-format transcode with loudness measured, applied and verified.
+//! - [`decode`]: a small budgeted reader for analysis; [`qc`] and [`thumbs`] use it.
+//! - [`loudness`]: EBU R 128 measurement; [`proxy`]: the browser preview.
+//! - [`clips`]: clip records in the database; [`steps`]: the chain as job handlers.
 
 pub mod clips;
 pub mod decode;
@@ -13,6 +19,8 @@ pub mod probe;
 pub mod proxy;
 pub mod qc;
 pub mod steps;
+#[cfg(test)]
+pub(crate) mod testmedia;
 pub mod thumbs;
 pub mod validate;
 

@@ -15,8 +15,6 @@ mod transcode;
 mod video;
 
 #[cfg(test)]
-pub(crate) mod testmedia;
-#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_audio;

@@ -61,7 +61,7 @@ pub fn make_proxy(
 mod tests {
     use super::*;
     use crate::ingest::normalize::normalize;
-    use crate::ingest::normalize::testmedia::{clip, house, limits, no_progress};
+    use crate::ingest::testmedia::{clip, house, limits, no_progress};
 
     #[test]
     fn proxy_is_small_and_as_long_as_the_clip() {

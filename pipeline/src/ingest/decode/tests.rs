@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use super::testmedia::{limits, make, with_house_codecs};
 use super::*;
+use crate::ingest::testmedia::{ffmpeg, limits, with_house_codecs};
 
 /// Start, channels, rate and sample count of each audio chunk.
 type Chunk = (f64, u16, u32, usize);
@@ -28,7 +28,7 @@ fn collect(path: &Path, opts: &DecodeOptions) -> (MediaInfo, Vec<Picture>, Vec<C
 }
 
 fn clip(dir: &Path) -> std::path::PathBuf {
-    make(
+    ffmpeg(
         dir,
         "clip.mp4",
         &with_house_codecs(&[
@@ -90,7 +90,7 @@ fn linear_decode_gives_every_picture_and_all_sound() {
 #[test]
 fn native_audio_keeps_channels_and_rate() {
     let dir = tempfile::tempdir().unwrap();
-    let path = make(
+    let path = ffmpeg(
         dir.path(),
         "mono.wav",
         &["-f", "lavfi", "-i", "sine=sample_rate=22050:d=2"],

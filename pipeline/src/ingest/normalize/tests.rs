@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::testmedia::{clip, ffmpeg, house, limits, no_progress};
 use super::*;
+use crate::ingest::testmedia::{clip, ffmpeg, house, limits, no_progress};
 
 fn cli(program: &str, args: &[&str]) -> String {
     let out = Command::new(program).args(args).output().expect("cli runs");

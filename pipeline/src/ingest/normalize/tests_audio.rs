@@ -3,9 +3,9 @@
 
 use std::process::Command;
 
-use super::testmedia::{clip, ffmpeg, house, limits, no_progress};
 use super::tests::{assert_loudness, run};
 use super::*;
+use crate::ingest::testmedia::{clip, ffmpeg, house, limits, no_progress};
 
 #[test]
 fn loud_and_quiet_sources_land_on_target() {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::ingest::normalize::testmedia::{clip, ffmpeg, limits};
+use crate::ingest::testmedia::{clip, ffmpeg, limits};
 use crate::ingest::validate::validate;
 
 fn judge(path: &Path, limits: &IngestLimits) -> Result<ProbeInfo, Rejection> {

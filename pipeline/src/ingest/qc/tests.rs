@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::ingest::decode::testmedia::{house, limits, make, with_house_codecs};
 use crate::ingest::loudness::Loudness;
+use crate::ingest::testmedia::{ffmpeg, house, limits, with_house_codecs};
 use crate::ingest::{IngestError, Rejection};
 
 fn run(analysed: &Path, source: Option<&Path>) -> QcReport {
@@ -52,7 +52,7 @@ fn timecodes_are_hours_minutes_seconds_millis() {
 #[test]
 fn black_start_is_found() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = make(
+    let clip = ffmpeg(
         dir.path(),
         "black.mp4",
         &with_house_codecs(&[
@@ -101,7 +101,7 @@ fn black_start_is_found() {
 fn frozen_stretch_is_found() {
     let dir = tempfile::tempdir().unwrap();
     // The picture at 2.0 s is repeated 75 times in all: still from 2.0 s to 5.0 s.
-    let clip = make(
+    let clip = ffmpeg(
         dir.path(),
         "frozen.mp4",
         &with_house_codecs(&[
@@ -131,7 +131,7 @@ fn silence_in_the_middle_is_found_and_loudness_measured() {
     let dir = tempfile::tempdir().unwrap();
     let tone = "0.1*sin(2*PI*1000*t)*not(between(t,2,5))";
     let expr = format!("aevalsrc='{tone}|{tone}':s=48000:d=8");
-    let clip = make(
+    let clip = ffmpeg(
         dir.path(),
         "silence.mp4",
         &with_house_codecs(&[
@@ -194,7 +194,7 @@ fn silence_in_the_middle_is_found_and_loudness_measured() {
 #[test]
 fn clipping_is_measured_on_the_source() {
     let dir = tempfile::tempdir().unwrap();
-    let clipped = make(
+    let clipped = ffmpeg(
         dir.path(),
         "clipped.wav",
         &[
@@ -210,7 +210,7 @@ fn clipping_is_measured_on_the_source() {
             "pcm_s16le",
         ],
     );
-    let clean = make(
+    let clean = ffmpeg(
         dir.path(),
         "clean.wav",
         &[
@@ -264,7 +264,7 @@ fn source_size_and_shape_give_notes() {
 #[test]
 fn whole_clip_black_is_an_error_and_reports_serialize() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = make(
+    let clip = ffmpeg(
         dir.path(),
         "allblack.mp4",
         &with_house_codecs(&[

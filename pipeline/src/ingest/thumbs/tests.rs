@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::ingest::decode::testmedia::{limits, make, with_house_codecs};
+use crate::ingest::testmedia::{ffmpeg, limits, with_house_codecs};
 
 fn config() -> ThumbnailConfig {
     ThumbnailConfig {
@@ -18,7 +18,7 @@ fn config() -> ThumbnailConfig {
 
 /// 2 s of black, then 3 s of testsrc2.
 fn black_then_pattern(dir: &Path) -> PathBuf {
-    make(
+    ffmpeg(
         dir,
         "clip.mp4",
         &with_house_codecs(&[
@@ -78,7 +78,7 @@ fn waveform_marks_loud_columns_and_leaves_silence_empty() {
     // 6 s: tone, silence from 2 s to 4 s, tone.
     let tone = "0.5*sin(2*PI*300*t)*not(between(t,2,4))";
     let src = format!("aevalsrc='{tone}|{tone}':s=48000:d=6");
-    let clip = make(
+    let clip = ffmpeg(
         dir.path(),
         "tone.wav",
         &["-f", "lavfi", "-i", &src, "-c:a", "pcm_s16le"],
@@ -104,7 +104,7 @@ fn waveform_marks_loud_columns_and_leaves_silence_empty() {
 #[test]
 fn poster_of_sound_only_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = make(dir.path(), "tone.wav", &["-f", "lavfi", "-i", "sine=d=2"]);
+    let clip = ffmpeg(dir.path(), "tone.wav", &["-f", "lavfi", "-i", "sine=d=2"]);
     let err = poster(&clip, &dir.path().join("p.png"), &config(), &limits()).unwrap_err();
     assert!(
         matches!(err, IngestError::Rejected(Rejection::NoVideo)),

@@ -1,5 +1,5 @@
-//! Test media: tiny clips generated with the `ffmpeg` CLI from lavfi sources, and the tiny
-//! house format the tests normalize to.
+//! Test media for the ingest tests: tiny clips generated with the `ffmpeg` CLI from lavfi
+//! sources in per-test temporary directories, and the tiny house format.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,7 +23,7 @@ pub(crate) fn limits() -> IngestLimits {
 pub(crate) fn ffmpeg(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
     let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
         .args(args)
         .arg(&out)
         .status()
@@ -67,4 +67,25 @@ pub(crate) fn clip(
 
 pub(crate) fn no_progress() -> &'static (dyn Fn(f64) + Send + Sync) {
     &|_| {}
+}
+
+/// Arguments that encode like the tiny house format: H.264 yuv420p, AAC 48 kHz stereo.
+pub(crate) const HOUSE_CODECS: &[&str] = &[
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+    "-c:a",
+    "aac",
+    "-ar",
+    "48000",
+    "-ac",
+    "2",
+];
+
+/// `args` followed by the house codecs.
+pub(crate) fn with_house_codecs<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    args.iter().chain(HOUSE_CODECS).copied().collect()
 }
