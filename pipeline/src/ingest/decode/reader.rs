@@ -128,6 +128,9 @@ impl Source {
     fn read_packet(&mut self, packet: &mut Packet) -> Result<bool, IngestError> {
         loop {
             budget_check(&self.budget)?;
+            // A fresh packet each time: av_read_frame does not release the buffer of the
+            // packet it overwrites, so reusing one leaks every packet read.
+            *packet = Packet::empty();
             match packet.read(&mut self.input) {
                 Ok(()) => return Ok(true),
                 Err(ffmpeg::Error::Eof) => return Ok(false),
