@@ -1,6 +1,7 @@
 //! `gala ingest FILE...`: runs the ingest chain on local files with an in-process worker pool,
 //! shows a progress bar per file and prints a result table.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,7 +9,6 @@ use std::time::Duration;
 use gala_pipeline::ingest::clips::{self, Clip, ClipState};
 use gala_pipeline::ingest::qc::Severity;
 use gala_pipeline::ingest::steps;
-use gala_pipeline::jobs::JobState;
 use gala_pipeline::{Config, Engine};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -53,6 +53,9 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Above this many files one overall bar replaces the bar per file.
+const BARS_PER_FILE_MAX: usize = 12;
+
 /// Submits `files`, runs a worker pool until every clip is ready, rejected or failed, and
 /// returns the clips in the order of `files`.
 pub async fn ingest_files(
@@ -62,70 +65,110 @@ pub async fn ingest_files(
     show_progress: bool,
 ) -> anyhow::Result<Vec<Clip>> {
     let env = engine.ingest_env();
-    let bars = MultiProgress::new();
-    if !show_progress {
-        bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let mut tracked = Vec::new();
+    let mut ids = Vec::with_capacity(files.len());
     for path in files {
-        let id = steps::submit_file(&env, path, &display_name(path)).await?;
-        tracked.push((id, bars.add(new_bar(path))));
+        ids.push(steps::submit_file(&env, path, &display_name(path)).await?);
     }
+    let mut display = Display::new(files, show_progress);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let pool = engine.worker_pool(concurrency.max(1), "ingest");
     let running = tokio::spawn(pool.run(async move {
         let _ = stop_rx.await;
     }));
     let clips = loop {
-        let mut all_final = true;
-        let mut clips = Vec::new();
-        for (id, bar) in &tracked {
-            let clip = clips::get(&engine.db, *id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("clip {id} vanished"))?;
-            let job_progress = current_job_progress(engine, *id).await?;
-            update_bar(bar, &clip, job_progress);
-            all_final &= clip.state.is_final();
-            clips.push(clip);
-        }
-        if all_final {
+        // Two queries a round whatever the number of files, so polling never slows the workers.
+        let clips = clips::get_many(&engine.db, &ids).await?;
+        let progress = job_progress(engine).await?;
+        display.update(&clips, &progress);
+        if clips.len() == ids.len() && clips.iter().all(|c| c.state.is_final()) {
             break clips;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     };
     let _ = stop_tx.send(());
     running.await??;
+    // `get_many` returns id order, which is submission order.
     Ok(clips)
 }
 
-/// The progress of the clip's running job, if any.
-async fn current_job_progress(engine: &Engine, clip_id: i64) -> anyhow::Result<f64> {
-    let jobs = engine
-        .queue
-        .list_by_subject(&steps::subject(clip_id))
-        .await?;
-    Ok(jobs
-        .iter()
-        .filter(|j| j.state == JobState::Running)
-        .map(|j| j.progress)
-        .fold(0.0, f64::max))
+/// Progress of every running job, by subject.
+async fn job_progress(engine: &Engine) -> anyhow::Result<HashMap<String, f64>> {
+    let running = engine.queue.running().await?;
+    Ok(running.into_iter().filter_map(|j| Some((j.subject?, j.progress))).collect())
+}
+
+/// The progress bars: one per file, or one for all when there are many.
+struct Display {
+    _bars: MultiProgress,
+    per_file: Vec<ProgressBar>,
+    overall: Option<ProgressBar>,
+}
+
+impl Display {
+    fn new(files: &[PathBuf], show: bool) -> Display {
+        let bars = MultiProgress::new();
+        if !show {
+            bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        if files.len() > BARS_PER_FILE_MAX {
+            let bar = bars.add(ProgressBar::new(files.len() as u64 * 1000));
+            bar.set_style(style("{prefix:>12.bold} [{bar:40}] {percent:>3}% {msg} (eta {eta})"));
+            bar.set_prefix(format!("{} files", files.len()));
+            return Display { _bars: bars, per_file: Vec::new(), overall: Some(bar) };
+        }
+        let per_file = files
+            .iter()
+            .map(|path| {
+                let bar = bars.add(ProgressBar::new(1000));
+                bar.set_style(style("{prefix:>24.bold} [{bar:30}] {percent:>3}% {msg}"));
+                bar.set_prefix(truncate(&display_name(path), 24));
+                bar
+            })
+            .collect();
+        Display { _bars: bars, per_file, overall: None }
+    }
+
+    fn update(&mut self, clips: &[Clip], progress: &HashMap<String, f64>) {
+        let fraction = |c: &Clip| {
+            let (start, width) = stage(c.state);
+            let job = progress.get(&steps::subject(c.id)).copied().unwrap_or(0.0);
+            start + width * job.clamp(0.0, 1.0)
+        };
+        if let Some(bar) = &self.overall {
+            bar.set_position(clips.iter().map(|c| (fraction(c) * 1000.0) as u64).sum());
+            let count = |s: ClipState| clips.iter().filter(|c| c.state == s).count();
+            bar.set_message(format!(
+                "{} ready, {} rejected, {} failed",
+                count(ClipState::Ready),
+                count(ClipState::Rejected),
+                count(ClipState::Failed)
+            ));
+            if clips.iter().all(|c| c.state.is_final()) {
+                bar.finish();
+            }
+            return;
+        }
+        for (bar, clip) in self.per_file.iter().zip(clips) {
+            if bar.is_finished() {
+                continue;
+            }
+            bar.set_position((fraction(clip) * 1000.0) as u64);
+            bar.set_message(clip.state.as_str());
+            if clip.state.is_final() {
+                bar.finish_with_message(clip.state.as_str());
+            }
+        }
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).expect("valid template").progress_chars("=> ")
 }
 
 fn display_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
-}
-
-fn new_bar(path: &Path) -> ProgressBar {
-    let bar = ProgressBar::new(1000);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>24.bold} [{bar:30}] {percent:>3}% {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(truncate(&display_name(path), 24));
-    bar
 }
 
 /// Where each state sits on the bar, and how wide its step is.
@@ -137,18 +180,6 @@ fn stage(state: ClipState) -> (f64, f64) {
         ClipState::Checking => (0.70, 0.15),
         ClipState::Finishing => (0.85, 0.15),
         ClipState::Ready | ClipState::Rejected | ClipState::Failed => (1.0, 0.0),
-    }
-}
-
-fn update_bar(bar: &ProgressBar, clip: &Clip, job_progress: f64) {
-    if bar.is_finished() {
-        return;
-    }
-    let (start, width) = stage(clip.state);
-    bar.set_position(((start + width * job_progress.clamp(0.0, 1.0)) * 1000.0) as u64);
-    bar.set_message(clip.state.as_str());
-    if clip.state.is_final() {
-        bar.finish_with_message(clip.state.as_str());
     }
 }
 

@@ -108,6 +108,24 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<Clip>> {
     row.map(|r| from_row(&r)).transpose()
 }
 
+/// The clips with these ids, in id order (missing ids are left out).
+pub async fn get_many(db: &Db, ids: &[i64]) -> anyhow::Result<Vec<Clip>> {
+    let mut clips = Vec::with_capacity(ids.len());
+    // Bounded IN lists keep every backend within its parameter limit.
+    for chunk in ids.chunks(500) {
+        let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT * FROM clips WHERE id IN ({}) ORDER BY id", params.join(", "));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&db.pool).await? {
+            clips.push(from_row(&row)?);
+        }
+    }
+    Ok(clips)
+}
+
 /// Every clip, oldest first.
 pub async fn list(db: &Db) -> anyhow::Result<Vec<Clip>> {
     let rows = sqlx::query("SELECT * FROM clips ORDER BY id")

@@ -429,6 +429,13 @@ impl Queue {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// The jobs running now, oldest first (for progress displays).
+    pub async fn running(&self) -> anyhow::Result<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'running' ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.db.pool).await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
     /// The jobs enqueued by the success of `parent_id`, oldest first.
     pub async fn children(&self, parent_id: i64) -> anyhow::Result<Vec<Job>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE parent_id = $1 ORDER BY id");
