@@ -1,16 +1,18 @@
 //! The subcommands of `gala`.
 
+pub mod admin;
 pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod ingest;
+pub mod serve;
 pub mod worker;
 
 /// Logs to stderr; `RUST_LOG` filters (default: warnings, and info for gala itself).
 pub fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,gala=info,gala_pipeline=info"));
+        .unwrap_or_else(|_| EnvFilter::new("warn,gala=info,gala_pipeline=info,gala_studio=info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();
