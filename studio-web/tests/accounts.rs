@@ -122,6 +122,9 @@ async fn state_changes_need_the_csrf_token(app: TestApp) {
     // The form field works like the header.
     let form_without = c.post(app.url("/logout")).form(&[("x", "y")]).send().await.unwrap();
     assert_eq!(form_without.status(), 403);
+    let zeros = "0".repeat(64);
+    let form_wrong = c.post(app.url("/logout")).form(&[("csrf_token", zeros.as_str())]).send().await.unwrap();
+    assert_eq!(form_wrong.status(), 403);
     let form_ok = app.post_form(&c, "/logout", &[]).await;
     assert_eq!(form_ok.status(), 303);
     assert_eq!(app.me(&c).await.0, 401);
@@ -142,6 +145,11 @@ async fn logged_out_forms_need_a_signed_cookie(app: TestApp) {
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 403);
+    // The browser's own signed cookie with a different value in the field is refused.
+    let c = browser();
+    app.csrf(&c).await;
+    let r = c.post(app.url("/login")).form(&[("email", "io@example.org"), ("password", PASSWORD), ("csrf_token", &forged)]).send().await.unwrap();
     assert_eq!(r.status(), 403);
     // The page's own token passes.
     let c = browser();
