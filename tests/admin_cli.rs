@@ -15,8 +15,10 @@ const PASSWORD: &str = "first admin's password";
 fn can_log_in(sb: &Sandbox, email: &str, password: &str) -> Result<String, String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let mut config = Config::default();
-        config.data_dir = sb.path("data");
+        let config = Config {
+            data_dir: sb.path("data"),
+            ..Config::default()
+        };
         let engine = Engine::open(config).await.unwrap();
         let state = gala_studio::AppState::new(engine).await.unwrap();
         flows::login(&state, email, password, "test", None)
@@ -31,18 +33,38 @@ fn create_admin_from_the_environment_can_log_in() {
     let sb = Sandbox::new();
     let out = sb
         .gala()
-        .args(["admin", "create-admin", "--email", "Root@Example.org", "--name", "Root"])
+        .args([
+            "admin",
+            "create-admin",
+            "--email",
+            "Root@Example.org",
+            "--name",
+            "Root",
+        ])
         .env("GALA_ADMIN_PASSWORD", PASSWORD)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    assert!(!text(&out).contains(PASSWORD), "the password is never echoed");
-    assert_eq!(can_log_in(&sb, "root@example.org", PASSWORD), Ok("Admin".into()));
+    assert!(
+        !text(&out).contains(PASSWORD),
+        "the password is never echoed"
+    );
+    assert_eq!(
+        can_log_in(&sb, "root@example.org", PASSWORD),
+        Ok("Admin".into())
+    );
     assert!(can_log_in(&sb, "root@example.org", "wrong password").is_err());
 
     let again = sb
         .gala()
-        .args(["admin", "create-admin", "--email", "root@example.org", "--name", "Two"])
+        .args([
+            "admin",
+            "create-admin",
+            "--email",
+            "root@example.org",
+            "--name",
+            "Two",
+        ])
         .env("GALA_ADMIN_PASSWORD", PASSWORD)
         .output()
         .unwrap();
@@ -55,7 +77,14 @@ fn create_admin_reads_the_password_from_stdin_and_checks_it() {
     let run = |password: &str| {
         let mut child = sb
             .gala()
-            .args(["admin", "create-admin", "--email", "ops@example.org", "--name", "Ops"])
+            .args([
+                "admin",
+                "create-admin",
+                "--email",
+                "ops@example.org",
+                "--name",
+                "Ops",
+            ])
             .env_remove("GALA_ADMIN_PASSWORD")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -71,5 +100,8 @@ fn create_admin_reads_the_password_from_stdin_and_checks_it() {
     let out = run(PASSWORD);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains(PASSWORD));
-    assert_eq!(can_log_in(&sb, "ops@example.org", PASSWORD), Ok("Admin".into()));
+    assert_eq!(
+        can_log_in(&sb, "ops@example.org", PASSWORD),
+        Ok("Admin".into())
+    );
 }

@@ -33,9 +33,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
         Command::CreateAdmin { email, name } => {
             let password = read_password()?;
             let engine = Engine::open(config).await?;
-            let account = gala_studio::auth::flows::create_admin(&engine.db, &email, &name, &password)
-                .await
-                .context("cannot create the admin")?;
+            let account =
+                gala_studio::auth::flows::create_admin(&engine.db, &email, &name, &password)
+                    .await
+                    .context("cannot create the admin")?;
             println!("admin {} created (id {})", account.email, account.id);
             Ok(ExitCode::SUCCESS)
         }
@@ -48,9 +49,13 @@ fn read_password() -> anyhow::Result<String> {
         return Ok(p);
     }
     if std::io::stdin().is_terminal() {
-        return rpassword::prompt_password("Password for the new admin: ").context("cannot read the password");
+        return rpassword::prompt_password("Password for the new admin: ")
+            .context("cannot read the password");
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }

@@ -188,10 +188,25 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         .fields
         .unwrap_or_default()
         .into_iter()
-        .map(|(k, v)| (t.get(&format!("field.{k}")).to_string(), t.get(&v).to_string()))
+        .map(|(k, v)| {
+            (
+                t.get(&format!("field.{k}")).to_string(),
+                t.get(&v).to_string(),
+            )
+        })
         .collect();
-    let page = Page { tr: t, user: None, csrf_token: String::new(), path: back };
-    let page = ErrorPage { page, status: status.as_u16(), message: &message, fields };
+    let page = Page {
+        tr: t,
+        user: None,
+        csrf_token: String::new(),
+        path: back,
+    };
+    let page = ErrorPage {
+        page,
+        status: status.as_u16(),
+        message: &message,
+        fields,
+    };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {

@@ -55,7 +55,10 @@ impl Lang {
     /// The cookie's choice, else the best Accept-Language match, else English.
     pub fn from_headers(headers: &HeaderMap) -> Lang {
         let jar = CookieJar::from_headers(headers);
-        if let Some(lang) = jar.get(LANG_COOKIE).and_then(|c| Lang::from_code(c.value())) {
+        if let Some(lang) = jar
+            .get(LANG_COOKIE)
+            .and_then(|c| Lang::from_code(c.value()))
+        {
             return lang;
         }
         headers
@@ -186,7 +189,12 @@ async fn switch(
     Query(q): Query<SwitchQuery>,
     jar: CookieJar,
 ) -> Response {
-    let back = q.next.as_deref().and_then(safe_local_path).unwrap_or("/").to_string();
+    let back = q
+        .next
+        .as_deref()
+        .and_then(safe_local_path)
+        .unwrap_or("/")
+        .to_string();
     let Some(lang) = Lang::from_code(&code) else {
         return Redirect::to(&back).into_response();
     };
@@ -220,8 +228,17 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_redirect_targets() {
-        assert_eq!(safe_local_path("/admin/accounts?x=1"), Some("/admin/accounts?x=1"));
-        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "evil", ""] {
+        assert_eq!(
+            safe_local_path("/admin/accounts?x=1"),
+            Some("/admin/accounts?x=1")
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "evil",
+            "",
+        ] {
             assert_eq!(safe_local_path(bad), None, "{bad}");
         }
     }

@@ -50,12 +50,21 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(api::router())
         .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(middleware::from_fn_with_state(state.clone(), reject_oversize));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            reject_oversize,
+        ));
     Router::new()
         .merge(limited)
         .fallback(|| async { WebError::NotFound })
-        .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::guard))
-        .layer(middleware::from_fn_with_state(state.clone(), error::render_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf::guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::render_errors,
+        ))
         .nest_service("/assets", ServeDir::new(&state.assets_dir))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)

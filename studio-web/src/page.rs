@@ -34,7 +34,11 @@ impl Page {
 
     /// The link of the language switch: the other language, back to this page.
     pub fn switch_href(&self) -> String {
-        format!("/lang/{}?next={}", self.tr.lang.other().code(), encode_query(&self.path))
+        format!(
+            "/lang/{}?next={}",
+            self.tr.lang.other().code(),
+            encode_query(&self.path)
+        )
     }
 
     /// The switch's label, written in the language it switches to.
@@ -67,7 +71,12 @@ impl FromRequestParts<AppState> for Page {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        Ok(Page { tr: Tr::new(state.i18n.clone(), lang), user, csrf_token, path })
+        Ok(Page {
+            tr: Tr::new(state.i18n.clone(), lang),
+            user,
+            csrf_token,
+            path,
+        })
     }
 }
 

@@ -38,27 +38,70 @@ async fn passwords_and_tokens_never_appear_in_logs() {
     let password = "Sekrit-Passw0rd-Marker";
     let new_password = "Another-Sekrit-Marker";
     let c = &app.client;
-    assert_eq!(app.signup(c, "log@example.org", "Logger", password).await.status(), 201);
-    assert_eq!(app.login(c, "log@example.org", "Wrong-Sekrit-Marker").await.status(), 401);
+    assert_eq!(
+        app.signup(c, "log@example.org", "Logger", password)
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        app.login(c, "log@example.org", "Wrong-Sekrit-Marker")
+            .await
+            .status(),
+        401
+    );
     let r = app.login(c, "log@example.org", password).await;
     let session = common::set_cookie(&r, "gala_session").unwrap();
-    let session = session.split(';').next().unwrap().trim_start_matches("gala_session=").to_string();
+    let session = session
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("gala_session=")
+        .to_string();
     let me: Value = app.me(c).await.1;
     let csrf = me["csrf_token"].as_str().unwrap().to_string();
 
-    app.post_json(&browser(), "/api/password/forgot", json!({ "email": "log@example.org" })).await;
-    let admin = app.logged_in("root@example.org", gala_studio::auth::Role::Admin).await;
-    let list: Value = admin.get(app.url("/api/admin/accounts")).send().await.unwrap().json().await.unwrap();
+    app.post_json(
+        &browser(),
+        "/api/password/forgot",
+        json!({ "email": "log@example.org" }),
+    )
+    .await;
+    let admin = app
+        .logged_in("root@example.org", gala_studio::auth::Role::Admin)
+        .await;
+    let list: Value = admin
+        .get(app.url("/api/admin/accounts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let link = list["reset_links"][0]["link"].as_str().unwrap().to_string();
     let token = link.rsplit('/').next().unwrap().to_string();
     browser().get(app.url(&link)).send().await.unwrap();
-    let r = app.post_form(&browser(), &link, &[("password", new_password)]).await;
+    let r = app
+        .post_form(&browser(), &link, &[("password", new_password)])
+        .await;
     assert_eq!(r.status(), 303);
     // Something was logged, or the test proves nothing.
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("logged in") && logs.contains("password reset"), "{logs}");
-    for secret in [password, new_password, "Wrong-Sekrit-Marker", &session, &csrf, &token] {
-        let at = logs.find(secret).map(|i| &logs[i.saturating_sub(600)..i + 80]);
+    assert!(
+        logs.contains("logged in") && logs.contains("password reset"),
+        "{logs}"
+    );
+    for secret in [
+        password,
+        new_password,
+        "Wrong-Sekrit-Marker",
+        &session,
+        &csrf,
+        &token,
+    ] {
+        let at = logs
+            .find(secret)
+            .map(|i| &logs[i.saturating_sub(600)..i + 80]);
         assert!(at.is_none(), "a secret is in the logs: {secret}: {at:?}");
     }
 }

@@ -114,7 +114,8 @@ pub async fn create(
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| d.is_unique_violation())
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
 }
 
 pub async fn find(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
@@ -199,16 +200,37 @@ mod tests {
 
     async fn email_is_unique_regardless_of_case(db: Db) {
         let name = DisplayName::parse("Ann").unwrap();
-        let a = create(&db, &email("Ann@Example.org"), &name, "h", Role::Creator, Status::Active)
-            .await
-            .unwrap();
+        let a = create(
+            &db,
+            &email("Ann@Example.org"),
+            &name,
+            "h",
+            Role::Creator,
+            Status::Active,
+        )
+        .await
+        .unwrap();
         assert_eq!(a.email, "ann@example.org");
-        let again = create(&db, &email("ANN@example.ORG"), &name, "h", Role::Creator, Status::Active).await;
+        let again = create(
+            &db,
+            &email("ANN@example.ORG"),
+            &name,
+            "h",
+            Role::Creator,
+            Status::Active,
+        )
+        .await;
         assert!(matches!(again, Err(AccountError::EmailTaken)));
         assert!(set_role(&db, a.id, Role::Reviewer).await.unwrap());
         assert!(disable(&db, a.id).await.unwrap());
-        let found = find_by_email(&db, &email("ann@EXAMPLE.org")).await.unwrap().unwrap();
-        assert_eq!((found.role, found.status), (Role::Reviewer, Status::Disabled));
+        let found = find_by_email(&db, &email("ann@EXAMPLE.org"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (found.role, found.status),
+            (Role::Reviewer, Status::Disabled)
+        );
         assert!(!approve(&db, 999).await.unwrap());
         assert_eq!(list(&db).await.unwrap().len(), 1);
     }

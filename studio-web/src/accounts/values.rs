@@ -26,7 +26,9 @@ impl Email {
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
                     && !domain.contains('@')
-                    && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"'".contains(c))
+                    && !s
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || "<>\"'".contains(c))
             }
             None => false,
         };
@@ -78,8 +80,21 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" A.B@Example.ORG ").unwrap().as_str(), "a.b@example.org");
-        for bad in ["", "ab", "a@b", "@b.org", "a@.org", "a b@c.org", "a@b.org.", "a@b@c.org", "<a>@b.org"] {
+        assert_eq!(
+            Email::parse(" A.B@Example.ORG ").unwrap().as_str(),
+            "a.b@example.org"
+        );
+        for bad in [
+            "",
+            "ab",
+            "a@b",
+            "@b.org",
+            "a@.org",
+            "a b@c.org",
+            "a@b.org.",
+            "a@b@c.org",
+            "<a>@b.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         let long = format!("{}@example.org", "a".repeat(250));
@@ -90,7 +105,13 @@ mod tests {
     fn display_names() {
         assert!(DisplayName::parse("<b>Zoë 张</b>").is_ok());
         assert_eq!(DisplayName::parse("  ").unwrap_err(), "validation.required");
-        assert_eq!(DisplayName::parse(&"x".repeat(81)).unwrap_err(), "validation.too_long");
-        assert_eq!(DisplayName::parse("a\u{7}b").unwrap_err(), "validation.display_name");
+        assert_eq!(
+            DisplayName::parse(&"x".repeat(81)).unwrap_err(),
+            "validation.too_long"
+        );
+        assert_eq!(
+            DisplayName::parse("a\u{7}b").unwrap_err(),
+            "validation.display_name"
+        );
     }
 }

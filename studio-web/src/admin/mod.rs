@@ -37,7 +37,9 @@ pub async fn change_account(
 ) -> Result<Account, WebError> {
     admin.require(&[Role::Admin])?;
     if id == admin.id {
-        return Err(WebError::Conflict("You cannot change your own account here.".into()));
+        return Err(WebError::Conflict(
+            "You cannot change your own account here.".into(),
+        ));
     }
     let db = &state.engine.db;
     accounts::find(db, id).await?.ok_or(WebError::NotFound)?;
@@ -48,16 +50,28 @@ pub async fn change_account(
         Some(Status::Active) => drop(accounts::approve(db, id).await?),
         Some(Status::Disabled) => drop(accounts::disable(db, id).await?),
         Some(Status::Pending) => {
-            return Err(WebError::BadRequest("An account cannot be made pending again.".into()))
+            return Err(WebError::BadRequest(
+                "An account cannot be made pending again.".into(),
+            ))
         }
         None => {}
     }
-    tracing::info!(admin_id = admin.id, user_id = id, ?role, ?status, "account changed");
+    tracing::info!(
+        admin_id = admin.id,
+        user_id = id,
+        ?role,
+        ?status,
+        "account changed"
+    );
     accounts::find(db, id).await?.ok_or(WebError::NotFound)
 }
 
 /// A reset link for an account, made by an admin to hand over (also without mail).
-pub async fn make_reset_link(state: &AppState, admin: &CurrentUser, id: i64) -> Result<(), WebError> {
+pub async fn make_reset_link(
+    state: &AppState,
+    admin: &CurrentUser,
+    id: i64,
+) -> Result<(), WebError> {
     admin.require(&[Role::Admin])?;
     let db = &state.engine.db;
     accounts::find(db, id).await?.ok_or(WebError::NotFound)?;
@@ -66,7 +80,11 @@ pub async fn make_reset_link(state: &AppState, admin: &CurrentUser, id: i64) -> 
         Some(format!("{base}/password/reset/{t}"))
     })
     .await?;
-    tracing::info!(admin_id = admin.id, user_id = id, "reset link made by an admin");
+    tracing::info!(
+        admin_id = admin.id,
+        user_id = id,
+        "reset link made by an admin"
+    );
     Ok(())
 }
 
@@ -108,19 +126,33 @@ async fn accounts_page(
     let db = &state.engine.db;
     let accounts = accounts::list(db).await?;
     let links = reset::pending_links(db).await?;
-    render(&AccountsPage { page, accounts, links, roles: Role::ALL, me: user.id })
+    render(&AccountsPage {
+        page,
+        accounts,
+        links,
+        roles: Role::ALL,
+        me: user.id,
+    })
 }
 
 fn back() -> Response {
     Redirect::to("/admin/accounts").into_response()
 }
 
-async fn approve(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Response, WebError> {
+async fn approve(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
     change_account(&state, &user, id, None, Some(Status::Active)).await?;
     Ok(back())
 }
 
-async fn disable(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Response, WebError> {
+async fn disable(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
     change_account(&state, &user, id, None, Some(Status::Disabled)).await?;
     Ok(back())
 }
@@ -136,12 +168,17 @@ async fn set_role(
     Path(id): Path<i64>,
     FormBody(form): FormBody<RoleForm>,
 ) -> Result<Response, WebError> {
-    let role = Role::parse(&form.role).ok_or_else(|| WebError::BadRequest("unknown role".into()))?;
+    let role =
+        Role::parse(&form.role).ok_or_else(|| WebError::BadRequest("unknown role".into()))?;
     change_account(&state, &user, id, Some(role), None).await?;
     Ok(back())
 }
 
-async fn reset_link(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Response, WebError> {
+async fn reset_link(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
     make_reset_link(&state, &user, id).await?;
     Ok(back())
 }

@@ -49,7 +49,11 @@ pub struct ApiDoc;
 /// The OpenAPI document of this API.
 async fn openapi() -> Response {
     match ApiDoc::openapi().to_json() {
-        Ok(json) => ([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Ok(json) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            json,
+        )
+            .into_response(),
         Err(e) => WebError::Internal(anyhow::Error::new(e).context("openapi")).into_response(),
     }
 }
@@ -66,7 +70,11 @@ struct ErrorBody {
 }
 
 // Keeps ErrorBody in step with what WebError sends.
-const _: fn(ErrorInfo) -> ErrorBody = |i| ErrorBody { error: i.error.into(), message: i.message, fields: i.fields };
+const _: fn(ErrorInfo) -> ErrorBody = |i| ErrorBody {
+    error: i.error.into(),
+    message: i.message,
+    fields: i.fields,
+};
 
 #[derive(Serialize, ToSchema)]
 struct CsrfAnswer {
@@ -77,7 +85,9 @@ struct CsrfAnswer {
 /// The token state-changing requests must carry (sets the logged-out CSRF cookie when needed).
 #[utoipa::path(get, path = "/api/csrf", tag = "accounts", responses((status = 200, body = CsrfAnswer)))]
 async fn csrf(token: Option<axum::Extension<CsrfToken>>) -> Json<CsrfAnswer> {
-    Json(CsrfAnswer { csrf_token: token.map(|t| t.0 .0.clone()).unwrap_or_default() })
+    Json(CsrfAnswer {
+        csrf_token: token.map(|t| t.0 .0.clone()).unwrap_or_default(),
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -100,14 +110,24 @@ async fn login(
 ) -> Result<Response, WebError> {
     let old = session::token_from(&headers);
     let (_, token) = flows::login(&state, &req.email, &req.password, &ip, old.as_deref()).await?;
-    let user = session::lookup(&state.engine.db, &token).await?.ok_or(WebError::Unauthorized)?;
-    let cookie = session::cookie(token, session::secure(state.config(), &headers), state.config().session_ttl_h);
+    let user = session::lookup(&state.engine.db, &token)
+        .await?
+        .ok_or(WebError::Unauthorized)?;
+    let cookie = session::cookie(
+        token,
+        session::secure(state.config(), &headers),
+        state.config().session_ttl_h,
+    );
     Ok((jar.add(cookie), Json(user)).into_response())
 }
 
 /// Logs out: the session ends on the server.
 #[utoipa::path(delete, path = "/api/session", tag = "accounts", responses((status = 204)))]
-async fn logout(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> Result<Response, WebError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
     flows::logout(&state, session::token_from(&headers).as_deref()).await?;
     let removal = session::removal(session::secure(state.config(), &headers));
     Ok((jar.add(removal), StatusCode::NO_CONTENT).into_response())
@@ -131,7 +151,10 @@ struct SignupRequest {
 /// Signs up a creator (status `pending` when sign-ups need approval). Does not log in.
 #[utoipa::path(post, path = "/api/accounts", tag = "accounts", request_body = SignupRequest,
     responses((status = 201, body = Account), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn signup(State(state): State<AppState>, JsonBody(req): JsonBody<SignupRequest>) -> Result<Response, WebError> {
+async fn signup(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<SignupRequest>,
+) -> Result<Response, WebError> {
     let account = flows::signup(&state, &req.email, &req.display_name, &req.password).await?;
     Ok((StatusCode::CREATED, Json(account)).into_response())
 }
@@ -144,7 +167,10 @@ struct ForgotRequest {
 /// Asks for a password reset link. Always 202, whether the account exists or not.
 #[utoipa::path(post, path = "/api/password/forgot", tag = "accounts", request_body = ForgotRequest,
     responses((status = 202)))]
-async fn forgot(State(state): State<AppState>, JsonBody(req): JsonBody<ForgotRequest>) -> Result<StatusCode, WebError> {
+async fn forgot(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<ForgotRequest>,
+) -> Result<StatusCode, WebError> {
     flows::forgot_password(&state, &req.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -160,7 +186,10 @@ struct ResetRequest {
 /// Sets a new password with a reset token (once); every session of the account ends.
 #[utoipa::path(post, path = "/api/password/reset", tag = "accounts", request_body = ResetRequest,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn reset_password(State(state): State<AppState>, JsonBody(req): JsonBody<ResetRequest>) -> Result<StatusCode, WebError> {
+async fn reset_password(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<ResetRequest>,
+) -> Result<StatusCode, WebError> {
     flows::reset_password(&state, &req.token, &req.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -175,7 +204,10 @@ struct AdminAccounts {
 /// Every account and the reset links waiting to be handed over (admins only).
 #[utoipa::path(get, path = "/api/admin/accounts", tag = "accounts",
     responses((status = 200, body = AdminAccounts), (status = 403, body = ErrorBody)))]
-async fn list_accounts(State(state): State<AppState>, user: CurrentUser) -> Result<Json<AdminAccounts>, WebError> {
+async fn list_accounts(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<AdminAccounts>, WebError> {
     user.require(&[Role::Admin])?;
     let db = &state.engine.db;
     Ok(Json(AdminAccounts {
@@ -201,14 +233,20 @@ async fn change_account(
     Path(id): Path<i64>,
     JsonBody(req): JsonBody<AccountPatch>,
 ) -> Result<Json<Account>, WebError> {
-    Ok(Json(admin::change_account(&state, &user, id, req.role, req.status).await?))
+    Ok(Json(
+        admin::change_account(&state, &user, id, req.role, req.status).await?,
+    ))
 }
 
 /// Makes a password reset link for an account, listed with the accounts (admins only).
 #[utoipa::path(post, path = "/api/admin/accounts/{id}/reset-link", tag = "accounts",
     params(("id" = i64, Path, description = "account id")),
     responses((status = 204), (status = 403, body = ErrorBody)))]
-async fn reset_link(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<StatusCode, WebError> {
+async fn reset_link(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, WebError> {
     admin::make_reset_link(&state, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -43,9 +43,10 @@ pub async fn load_or_create_key(db: &Db) -> anyhow::Result<[u8; 32]> {
         .bind(hex::encode(fresh))
         .execute(&db.pool)
         .await?;
-    let stored: String = sqlx::query_scalar("SELECT value FROM studio_secrets WHERE name = 'csrf_key'")
-        .fetch_one(&db.pool)
-        .await?;
+    let stored: String =
+        sqlx::query_scalar("SELECT value FROM studio_secrets WHERE name = 'csrf_key'")
+            .fetch_one(&db.pool)
+            .await?;
     let bytes = hex::decode(stored)?;
     bytes
         .try_into()
@@ -79,7 +80,10 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 fn changes_state(method: &Method) -> bool {
-    matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
 }
 
 /// Resolves the session, then refuses a state-changing request whose token does not match.
@@ -127,7 +131,11 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
 /// Passes the request on when it carries `expected` in the header or the form body.
 async fn check(req: Request, expected: &str, max_body: u64) -> Result<Request, WebError> {
     if let Some(sent) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
-        return if same(sent, expected) { Ok(req) } else { Err(WebError::Csrf) };
+        return if same(sent, expected) {
+            Ok(req)
+        } else {
+            Err(WebError::Csrf)
+        };
     }
     let is_form = req
         .headers()
@@ -143,7 +151,10 @@ async fn check(req: Request, expected: &str, max_body: u64) -> Result<Request, W
         .await
         .map_err(|_| WebError::PayloadTooLarge("the request is too large".into()))?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let sent = fields.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str());
+    let sent = fields
+        .iter()
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.as_str());
     match sent {
         Some(sent) if same(sent, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
         _ => Err(WebError::Csrf),

@@ -59,7 +59,9 @@ pub async fn signup(
     password: &str,
 ) -> Result<Account, WebError> {
     let mut errors = FieldErrors::new();
-    let email = Email::parse(email).map_err(|k| errors.insert("email".into(), k.into())).ok();
+    let email = Email::parse(email)
+        .map_err(|k| errors.insert("email".into(), k.into()))
+        .ok();
     let name = DisplayName::parse(display_name)
         .map_err(|k| errors.insert("display_name".into(), k.into()))
         .ok();
@@ -75,10 +77,21 @@ pub async fn signup(
         Status::Active
     };
     let hash = password::hash(&password).await?;
-    let account = accounts::create(&state.engine.db, &email, &name, &hash, Role::Creator, status)
-        .await
-        .map_err(account_error)?;
-    tracing::info!(user_id = account.id, status = status.as_str(), "account signed up");
+    let account = accounts::create(
+        &state.engine.db,
+        &email,
+        &name,
+        &hash,
+        Role::Creator,
+        status,
+    )
+    .await
+    .map_err(account_error)?;
+    tracing::info!(
+        user_id = account.id,
+        status = status.as_str(),
+        "account signed up"
+    );
     Ok(account)
 }
 
@@ -104,15 +117,22 @@ pub async fn login(
     let keys = LoginKeys::new(email.trim(), client_ip);
     ratelimit::check(db, state.config(), &keys).await?;
     let found = match Email::parse(email) {
-        Ok(e) => accounts::find_for_login(db, &e).await.map_err(WebError::from)?,
+        Ok(e) => accounts::find_for_login(db, &e)
+            .await
+            .map_err(WebError::from)?,
         Err(_) => None,
     };
     let Some((account, hash)) = found else {
-        password::verify_nobody(password).await.map_err(WebError::from)?;
+        password::verify_nobody(password)
+            .await
+            .map_err(WebError::from)?;
         ratelimit::record_failure(db, state.config(), &keys).await?;
         return Err(LoginError::BadCredentials);
     };
-    if !password::verify(password, &hash).await.map_err(WebError::from)? {
+    if !password::verify(password, &hash)
+        .await
+        .map_err(WebError::from)?
+    {
         ratelimit::record_failure(db, state.config(), &keys).await?;
         tracing::info!(user_id = account.id, "failed login");
         return Err(LoginError::BadCredentials);
@@ -157,18 +177,28 @@ pub async fn forgot_password(state: &AppState, email: &str) -> Result<(), WebErr
     }
     let base = state.config().public_url.trim_end_matches('/').to_string();
     let ttl = state.config().password_reset_ttl_min;
-    reset::create(db, account.id, ttl, |token| Some(format!("{base}/password/reset/{token}"))).await?;
+    reset::create(db, account.id, ttl, |token| {
+        Some(format!("{base}/password/reset/{token}"))
+    })
+    .await?;
     if state.config().smtp.is_configured() {
         tracing::warn!(user_id = account.id, "would send a password reset mail (mail sending is not built in); the link is shown to admins");
     } else {
-        tracing::info!(user_id = account.id, "password reset link made; it is shown to admins");
+        tracing::info!(
+            user_id = account.id,
+            "password reset link made; it is shown to admins"
+        );
     }
     Ok(())
 }
 
 /// Sets a new password with a live reset token, which is used up; every session of the account
 /// ends. The token is checked before the new password's rules, so a dead link says so first.
-pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -> Result<(), WebError> {
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new_password: &str,
+) -> Result<(), WebError> {
     let db = &state.engine.db;
     if reset::peek(db, token).await?.is_none() {
         return Err(WebError::BadRequest(
@@ -180,7 +210,9 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     })?;
     let hash = password::hash(&password).await?;
     let Some(user_id) = reset::consume(db, token).await? else {
-        return Err(WebError::BadRequest("This reset link was used already.".into()));
+        return Err(WebError::BadRequest(
+            "This reset link was used already.".into(),
+        ));
     };
     accounts::set_password_hash(db, user_id, &hash).await?;
     tracing::info!(user_id, "password reset");
@@ -196,8 +228,10 @@ pub async fn create_admin(
     password: &str,
 ) -> anyhow::Result<Account> {
     let email = Email::parse(email).map_err(|k| anyhow::anyhow!("email: {}", explain(k)))?;
-    let name = DisplayName::parse(display_name).map_err(|k| anyhow::anyhow!("name: {}", explain(k)))?;
-    let password = Password::parse(password).map_err(|k| anyhow::anyhow!("password: {}", explain(k)))?;
+    let name =
+        DisplayName::parse(display_name).map_err(|k| anyhow::anyhow!("name: {}", explain(k)))?;
+    let password =
+        Password::parse(password).map_err(|k| anyhow::anyhow!("password: {}", explain(k)))?;
     let hash = password::hash(&password).await?;
     let account = accounts::create(db, &email, &name, &hash, Role::Admin, Status::Active).await?;
     tracing::info!(user_id = account.id, "admin account created");

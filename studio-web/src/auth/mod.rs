@@ -29,7 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(pages::signup_form).post(pages::signup))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
-        .route("/password/forgot", get(pages::forgot_form).post(pages::forgot))
+        .route(
+            "/password/forgot",
+            get(pages::forgot_form).post(pages::forgot),
+        )
         .route(
             "/password/reset/{token}",
             get(pages::reset_form).post(pages::reset),

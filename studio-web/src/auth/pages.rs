@@ -36,10 +36,25 @@ pub(super) struct LoginQuery {
     reset: Option<String>,
 }
 
-pub(super) async fn login_form(page: Page, Query(q): Query<LoginQuery>) -> Result<Response, WebError> {
-    let next = q.next.as_deref().and_then(safe_local_path).unwrap_or("/").to_string();
+pub(super) async fn login_form(
+    page: Page,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, WebError> {
+    let next = q
+        .next
+        .as_deref()
+        .and_then(safe_local_path)
+        .unwrap_or("/")
+        .to_string();
     let notice = q.reset.is_some().then_some("reset.done");
-    render(&LoginPage { page, email: String::new(), next, error: None, detail: None, notice })
+    render(&LoginPage {
+        page,
+        email: String::new(),
+        next,
+        error: None,
+        detail: None,
+        notice,
+    })
 }
 
 #[derive(Deserialize)]
@@ -62,11 +77,22 @@ pub(super) async fn login(
     let old = session::token_from(&headers);
     match flows::login(&state, &form.email, &form.password, &ip, old.as_deref()).await {
         Ok((_, token)) => {
-            let cookie = session::cookie(token, session::secure(state.config(), &headers), state.config().session_ttl_h);
+            let cookie = session::cookie(
+                token,
+                session::secure(state.config(), &headers),
+                state.config().session_ttl_h,
+            );
             Ok((jar.add(cookie), Redirect::to(&next)).into_response())
         }
         Err(LoginError::Web(WebError::TooManyRequests(msg))) => {
-            let p = LoginPage { page, email: form.email, next, error: None, detail: Some(msg), notice: None };
+            let p = LoginPage {
+                page,
+                email: form.email,
+                next,
+                error: None,
+                detail: Some(msg),
+                notice: None,
+            };
             render_status(StatusCode::TOO_MANY_REQUESTS, &p)
         }
         Err(LoginError::Web(e)) => Err(e),
@@ -75,7 +101,14 @@ pub(super) async fn login(
                 LoginError::BadCredentials => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::FORBIDDEN,
             };
-            let p = LoginPage { page, email: form.email, next, error: Some(e.message_key()), detail: None, notice: None };
+            let p = LoginPage {
+                page,
+                email: form.email,
+                next,
+                error: Some(e.message_key()),
+                detail: None,
+                notice: None,
+            };
             render_status(status, &p)
         }
     }
@@ -109,7 +142,13 @@ impl SignupPage {
 }
 
 pub(super) async fn signup_form(page: Page) -> Result<Response, WebError> {
-    render(&SignupPage { page, email: String::new(), display_name: String::new(), errors: FieldErrors::new(), detail: None })
+    render(&SignupPage {
+        page,
+        email: String::new(),
+        display_name: String::new(),
+        errors: FieldErrors::new(),
+        detail: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -134,26 +173,38 @@ pub(super) async fn signup(
         errors,
         detail,
     };
-    let account = match flows::signup(&state, &form.email, &form.display_name, &form.password).await {
+    let account = match flows::signup(&state, &form.email, &form.display_name, &form.password).await
+    {
         Ok(a) => a,
         Err(WebError::Validation(errors)) => {
             return render_status(StatusCode::UNPROCESSABLE_ENTITY, &again(page, errors, None))
         }
         Err(WebError::Conflict(_)) => {
             let msg = page.t("signup.email_taken").to_string();
-            return render_status(StatusCode::CONFLICT, &again(page, FieldErrors::new(), Some(msg)));
+            return render_status(
+                StatusCode::CONFLICT,
+                &again(page, FieldErrors::new(), Some(msg)),
+            );
         }
         Err(e) => return Err(e),
     };
     if account.status == Status::Pending {
-        return render(&MessagePage { page, title: "signup.pending_title", body: "signup.pending_body" });
+        return render(&MessagePage {
+            page,
+            title: "signup.pending_title",
+            body: "signup.pending_body",
+        });
     }
     // An active account is logged in straight away.
     let old = session::token_from(&headers);
     let (_, token) = flows::login(&state, &form.email, &form.password, &ip, old.as_deref())
         .await
         .map_err(WebError::from)?;
-    let cookie = session::cookie(token, session::secure(state.config(), &headers), state.config().session_ttl_h);
+    let cookie = session::cookie(
+        token,
+        session::secure(state.config(), &headers),
+        state.config().session_ttl_h,
+    );
     Ok((jar.add(cookie), Redirect::to("/")).into_response())
 }
 
@@ -187,8 +238,16 @@ pub(super) async fn forgot(
     FormBody(form): FormBody<ForgotForm>,
 ) -> Result<Response, WebError> {
     flows::forgot_password(&state, &form.email).await?;
-    let body = if state.config().smtp.is_configured() { "forgot.sent_mail" } else { "forgot.sent_admin" };
-    render(&MessagePage { page, title: "forgot.title", body })
+    let body = if state.config().smtp.is_configured() {
+        "forgot.sent_mail"
+    } else {
+        "forgot.sent_admin"
+    };
+    render(&MessagePage {
+        page,
+        title: "forgot.title",
+        body,
+    })
 }
 
 #[derive(Template)]
@@ -204,10 +263,24 @@ pub(super) async fn reset_form(
     page: Page,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    if super::reset::peek(&state.engine.db, &token).await?.is_none() {
-        return render_status(StatusCode::NOT_FOUND, &MessagePage { page, title: "reset.title", body: "reset.invalid" });
+    if super::reset::peek(&state.engine.db, &token)
+        .await?
+        .is_none()
+    {
+        return render_status(
+            StatusCode::NOT_FOUND,
+            &MessagePage {
+                page,
+                title: "reset.title",
+                body: "reset.invalid",
+            },
+        );
     }
-    render(&ResetPage { page, token, error: None })
+    render(&ResetPage {
+        page,
+        token,
+        error: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -225,11 +298,19 @@ pub(super) async fn reset(
         Ok(()) => Ok(Redirect::to("/login?reset=1").into_response()),
         Err(WebError::Validation(errors)) => {
             let error = errors.get("password").map(|k| page.t(k).to_string());
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &ResetPage { page, token, error })
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ResetPage { page, token, error },
+            )
         }
-        Err(WebError::BadRequest(_)) => {
-            render_status(StatusCode::BAD_REQUEST, &MessagePage { page, title: "reset.title", body: "reset.invalid" })
-        }
+        Err(WebError::BadRequest(_)) => render_status(
+            StatusCode::BAD_REQUEST,
+            &MessagePage {
+                page,
+                title: "reset.title",
+                body: "reset.invalid",
+            },
+        ),
         Err(e) => Err(e),
     }
 }

@@ -4,7 +4,9 @@
 use std::fmt;
 
 use anyhow::Context;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 /// The shortest password accepted, in characters.
@@ -94,8 +96,14 @@ mod tests {
 
     #[test]
     fn length_rules_and_redaction() {
-        assert_eq!(Password::parse("short").unwrap_err(), "validation.password_short");
-        assert_eq!(Password::parse(&"x".repeat(1025)).unwrap_err(), "validation.too_long");
+        assert_eq!(
+            Password::parse("short").unwrap_err(),
+            "validation.password_short"
+        );
+        assert_eq!(
+            Password::parse(&"x".repeat(1025)).unwrap_err(),
+            "validation.too_long"
+        );
         let p = Password::parse("secret-words").unwrap();
         assert!(!format!("{p:?}").contains("secret"));
     }

@@ -54,7 +54,11 @@ pub async fn check(db: &Db, config: &StudioConfig, keys: &LoginKeys) -> Result<(
 }
 
 /// Counts a failed login against both keys and forgets failures that left the window.
-pub async fn record_failure(db: &Db, config: &StudioConfig, keys: &LoginKeys) -> Result<(), WebError> {
+pub async fn record_failure(
+    db: &Db,
+    config: &StudioConfig,
+    keys: &LoginKeys,
+) -> Result<(), WebError> {
     let now = now_ms();
     for key in [&keys.account, &keys.ip] {
         sqlx::query("INSERT INTO login_attempts (limit_key, attempted_at) VALUES ($1, $2)")

@@ -95,6 +95,11 @@ pub async fn pending_links(db: &Db) -> Result<Vec<PendingLink>, sqlx::Error> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(user_id, email, link, expires_at)| PendingLink { user_id, email, link, expires_at })
+        .map(|(user_id, email, link, expires_at)| PendingLink {
+            user_id,
+            email,
+            link,
+            expires_at,
+        })
         .collect())
 }

@@ -61,7 +61,9 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Option<CurrentUser>, sqlx::E
     .await?;
     let Some(row) = row else { return Ok(None) };
     let role: String = row.try_get("role")?;
-    let Some(role) = Role::parse(&role) else { return Ok(None) };
+    let Some(role) = Role::parse(&role) else {
+        return Ok(None);
+    };
     Ok(Some(CurrentUser {
         id: row.try_get("id")?,
         email: row.try_get("email")?,

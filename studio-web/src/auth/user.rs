@@ -112,8 +112,13 @@ mod tests {
     #[test]
     fn admin_passes_every_check_and_others_only_their_own() {
         assert!(user(Role::Admin).require(&[Role::Reviewer]).is_ok());
-        assert!(user(Role::Reviewer).require(&[Role::Reviewer, Role::Director]).is_ok());
-        assert!(matches!(user(Role::Creator).require(&[Role::Reviewer]), Err(WebError::Forbidden)));
+        assert!(user(Role::Reviewer)
+            .require(&[Role::Reviewer, Role::Director])
+            .is_ok());
+        assert!(matches!(
+            user(Role::Creator).require(&[Role::Reviewer]),
+            Err(WebError::Forbidden)
+        ));
         assert!(user(Role::Director).require(&[Role::Admin]).is_err());
     }
 }

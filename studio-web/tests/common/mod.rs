@@ -39,8 +39,10 @@ pub async fn spawn_app_postgres(tweak: impl FnOnce(&mut Config)) -> Option<TestA
 
 async fn start(db: Option<TestDb>, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.data_dir = dir.path().join("data");
+    let mut config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
     if let Some(db) = &db {
         config.database.url = db.url.clone();
     }
@@ -58,7 +60,14 @@ async fn start(db: Option<TestDb>, tweak: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .unwrap();
     });
-    TestApp { client: browser(), base, state, shutdown: Some(tx), _db: db, _dir: dir }
+    TestApp {
+        client: browser(),
+        base,
+        state,
+        shutdown: Some(tx),
+        _db: db,
+        _dir: dir,
+    }
 }
 
 /// A new browser with its own cookies.
@@ -85,12 +94,25 @@ impl TestApp {
 
     /// The CSRF token `client` must send now (its session's, or its logged-out cookie's).
     pub async fn csrf(&self, client: &Client) -> String {
-        let v: Value = client.get(self.url("/api/csrf")).send().await.unwrap().json().await.unwrap();
+        let v: Value = client
+            .get(self.url("/api/csrf"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         v["csrf_token"].as_str().unwrap().to_string()
     }
 
     /// A JSON request with the right CSRF header.
-    pub async fn send_json(&self, client: &Client, method: reqwest::Method, path: &str, body: Value) -> Response {
+    pub async fn send_json(
+        &self,
+        client: &Client,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Response {
         let token = self.csrf(client).await;
         client
             .request(method, self.url(path))
@@ -102,24 +124,41 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, client: &Client, path: &str, body: Value) -> Response {
-        self.send_json(client, reqwest::Method::POST, path, body).await
+        self.send_json(client, reqwest::Method::POST, path, body)
+            .await
     }
 
     /// A form post with the right `csrf_token` field.
-    pub async fn post_form(&self, client: &Client, path: &str, fields: &[(&str, &str)]) -> Response {
+    pub async fn post_form(
+        &self,
+        client: &Client,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
         let token = self.csrf(client).await;
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &token));
         client.post(self.url(path)).form(&all).send().await.unwrap()
     }
 
-    pub async fn signup(&self, client: &Client, email: &str, name: &str, password: &str) -> Response {
+    pub async fn signup(
+        &self,
+        client: &Client,
+        email: &str,
+        name: &str,
+        password: &str,
+    ) -> Response {
         let body = json!({ "email": email, "display_name": name, "password": password });
         self.post_json(client, "/api/accounts", body).await
     }
 
     pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
-        self.post_json(client, "/api/session", json!({ "email": email, "password": password })).await
+        self.post_json(
+            client,
+            "/api/session",
+            json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     /// GET /api/me: the status and the body.
@@ -132,9 +171,13 @@ impl TestApp {
     /// An active account with `role`, made directly in the repository; returns its id.
     pub async fn create_user(&self, email: &str, name: &str, password: &str, role: Role) -> i64 {
         let db = &self.state.engine.db;
-        let account = gala_studio::auth::flows::create_admin(db, email, name, password).await.unwrap();
+        let account = gala_studio::auth::flows::create_admin(db, email, name, password)
+            .await
+            .unwrap();
         if role != Role::Admin {
-            gala_studio::accounts::set_role(db, account.id, role).await.unwrap();
+            gala_studio::accounts::set_role(db, account.id, role)
+                .await
+                .unwrap();
         }
         account.id
     }
