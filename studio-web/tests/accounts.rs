@@ -105,6 +105,15 @@ async fn logout_ends_the_session_on_the_server(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(replay.status(), 401);
+
+    // An expired session is refused too.
+    let other = app.logged_in("ef@example.org", Role::Creator).await;
+    assert_eq!(app.me(&other).await.0, 200);
+    sqlx::query("UPDATE sessions SET expires_at = 1")
+        .execute(&app.state.engine.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.me(&other).await.0, 401);
 }
 
 /// The session token a logged-in browser holds (read back through a request echo: the login).
@@ -242,8 +251,13 @@ async fn logged_out_forms_need_a_signed_cookie(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    // The page's own token passes.
+    // The page's own token passes; the page goes back where it came from, on this site only.
     let c = browser();
+    let form = [
+        ("email", "io@example.org"),
+        ("password", PASSWORD),
+        ("next", "//evil.example/"),
+    ];
     let r = app.post_form(&c, "/login", &form).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/");
