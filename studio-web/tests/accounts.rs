@@ -81,6 +81,22 @@ async fn login_is_rate_limited_per_account(app: TestApp) {
         body["message"].as_str().unwrap().contains("Try again in"),
         "{body}"
     );
+    // The login page says it too, in the browser's language.
+    let zh = browser();
+    let token = app.csrf(&zh).await;
+    let page = zh
+        .post(app.url("/login"))
+        .header("Accept-Language", "zh-CN")
+        .form(&[
+            ("email", "cy@example.org"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 429);
+    assert!(page.text().await.unwrap().contains("分钟后重试"));
     // Another account from the same address is not affected.
     assert_eq!(
         app.login(&browser(), "di@example.org", PASSWORD)

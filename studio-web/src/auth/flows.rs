@@ -18,7 +18,9 @@ pub enum LoginError {
     Pending,
     /// Right password, but the account is disabled.
     Disabled,
-    /// Rate limit, or our own failure.
+    /// Too many failed logins; the next try is allowed in this many minutes.
+    Limited { minutes: i64 },
+    /// Our own failure.
     Web(WebError),
 }
 
@@ -29,6 +31,7 @@ impl LoginError {
             LoginError::BadCredentials => "login.bad_credentials",
             LoginError::Pending => "login.pending",
             LoginError::Disabled => "login.disabled",
+            LoginError::Limited { .. } => "login.rate_limited",
             LoginError::Web(_) => "error.internal",
         }
     }
@@ -46,6 +49,9 @@ impl From<LoginError> for WebError {
             LoginError::BadCredentials => WebError::Unauthorized,
             LoginError::Pending => WebError::Forbidden,
             LoginError::Disabled => WebError::Forbidden,
+            LoginError::Limited { minutes } => WebError::TooManyRequests(format!(
+                "Too many failed logins. Try again in {minutes} minute(s)."
+            )),
             LoginError::Web(w) => w,
         }
     }
@@ -115,7 +121,9 @@ pub async fn login(
 ) -> Result<(Account, String), LoginError> {
     let db = &state.engine.db;
     let keys = LoginKeys::new(email.trim(), client_ip);
-    ratelimit::check(db, state.config(), &keys).await?;
+    if let Some(minutes) = ratelimit::check(db, state.config(), &keys).await? {
+        return Err(LoginError::Limited { minutes });
+    }
     let found = match Email::parse(email) {
         Ok(e) => accounts::find_for_login(db, &e)
             .await

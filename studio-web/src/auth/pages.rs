@@ -25,7 +25,7 @@ struct LoginPage {
     next: String,
     /// Catalog key of the message above the form.
     error: Option<&'static str>,
-    /// A message that is not in the catalog (the rate limit's, with its time).
+    /// A message with a value in it (the rate limit's, with its time).
     detail: Option<String>,
     notice: Option<&'static str>,
 }
@@ -84,7 +84,10 @@ pub(super) async fn login(
             );
             Ok((jar.add(cookie), Redirect::to(&next)).into_response())
         }
-        Err(LoginError::Web(WebError::TooManyRequests(msg))) => {
+        Err(LoginError::Limited { minutes }) => {
+            let msg = page
+                .t("login.rate_limited")
+                .replace("{minutes}", &minutes.to_string());
             let p = LoginPage {
                 page,
                 email: form.email,

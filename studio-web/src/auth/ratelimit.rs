@@ -24,8 +24,13 @@ impl LoginKeys {
     }
 }
 
-/// Err(TooManyRequests) when either key has used up its failures in the window.
-pub async fn check(db: &Db, config: &StudioConfig, keys: &LoginKeys) -> Result<(), WebError> {
+/// Some(minutes until the next try is allowed) when either key has used up its failures in
+/// the window.
+pub async fn check(
+    db: &Db,
+    config: &StudioConfig,
+    keys: &LoginKeys,
+) -> Result<Option<i64>, WebError> {
     let now = now_ms();
     let window = window_ms(config);
     let limits = [
@@ -43,14 +48,10 @@ pub async fn check(db: &Db, config: &StudioConfig, keys: &LoginKeys) -> Result<(
         .await?;
         if count >= i64::from(max.max(1)) {
             let retry_ms = oldest.unwrap_or(now) + window - now;
-            let minutes = (retry_ms + 59_999) / 60_000;
-            return Err(WebError::TooManyRequests(format!(
-                "Too many failed logins. Try again in {} minute(s).",
-                minutes.max(1)
-            )));
+            return Ok(Some(((retry_ms + 59_999) / 60_000).max(1)));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Counts a failed login against both keys and forgets failures that left the window.
