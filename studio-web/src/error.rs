@@ -15,6 +15,8 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Serialize;
 
+use crate::auth::csrf::CsrfToken;
+use crate::auth::SessionUser;
 use crate::i18n::{Lang, Tr};
 use crate::page::Page;
 use crate::state::AppState;
@@ -195,10 +197,19 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
             )
         })
         .collect();
+    let user = response
+        .extensions()
+        .get::<SessionUser>()
+        .and_then(|s| s.0.clone());
+    let csrf_token = response
+        .extensions()
+        .get::<CsrfToken>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default();
     let page = Page {
         tr: t,
-        user: None,
-        csrf_token: String::new(),
+        user,
+        csrf_token,
         path: back,
     };
     let page = ErrorPage {

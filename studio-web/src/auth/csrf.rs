@@ -110,7 +110,8 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         }
     };
     let secure = session::secure(state.config(), req.headers());
-    req.extensions_mut().insert(SessionUser(user));
+    let session_user = SessionUser(user);
+    req.extensions_mut().insert(session_user.clone());
     req.extensions_mut().insert(CsrfToken(expected.clone()));
     let mut response = if changes_state(req.method()) && new_cookie.is_none() {
         match check(req, &expected, state.config().max_body_bytes).await {
@@ -124,6 +125,11 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     if let Some(token) = new_cookie {
         set_cookie(&mut response, token, secure);
+    }
+    // Error pages, drawn outside this layer, show the user menu from these.
+    if response.status().is_client_error() || response.status().is_server_error() {
+        response.extensions_mut().insert(session_user);
+        response.extensions_mut().insert(CsrfToken(expected));
     }
     response
 }
