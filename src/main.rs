@@ -38,11 +38,15 @@ enum Command {
     Config(cmd::config::Args),
     /// Measure throughput against the ffmpeg command line (figures, side by side).
     Bench(cmd::bench::Args),
+    /// Run the studio web server (creator portal, review, admin, JSON API) until stopped.
+    Serve(cmd::serve::Args),
+    /// Account administration from the command line (the first admin).
+    Admin(cmd::admin::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cmd::init_tracing(cli.log_json, matches!(cli.command, Command::Worker(_)));
+    cmd::init_tracing(cli.log_json, matches!(cli.command, Command::Worker(_) | Command::Serve(_)));
     let config = match load_config(cli.config) {
         Ok(c) => c,
         Err(e) => {
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
             Command::Demo(a) => cmd::demo::run(config, a).await,
             Command::Config(a) => cmd::config::run(config, a),
             Command::Bench(a) => cmd::bench::run(config, a).await,
+            Command::Serve(a) => cmd::serve::run(config, a).await,
+            Command::Admin(a) => cmd::admin::run(config, a).await,
         }
     });
     match result {

@@ -35,6 +35,8 @@ pub struct Config {
     /// Poster frame, contact sheet and waveform images.
     pub thumbnails: ThumbnailConfig,
     pub jobs: JobsConfig,
+    /// The studio web server (`gala serve`): accounts, sessions, limits.
+    pub studio: StudioConfig,
 }
 
 impl Default for Config {
@@ -48,6 +50,7 @@ impl Default for Config {
             qc: QcThresholds::default(),
             thumbnails: ThumbnailConfig::default(),
             jobs: JobsConfig::default(),
+            studio: StudioConfig::default(),
         }
     }
 }
@@ -295,6 +298,94 @@ impl Default for JobsConfig {
             backoff_max_s: 300,
             poll_ms: 500,
         }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StudioConfig {
+    /// Address `gala serve` listens on. Default `127.0.0.1:8080`.
+    pub listen: String,
+    /// The studio's address as users reach it (`https://studio.example.org`), used in links sent
+    /// by mail. Empty (the default): links are relative to the request's host.
+    pub public_url: String,
+    /// Always mark cookies `Secure`. Default false: they are marked `Secure` only when the request
+    /// came over HTTPS (`X-Forwarded-Proto: https`) or `public_url` is https.
+    pub secure_cookies: bool,
+    /// Trust `X-Forwarded-For` for the client address (rate limits). Only behind a reverse proxy
+    /// that sets it. Default false.
+    pub trust_forwarded_for: bool,
+    /// New accounts wait for an admin's approval before they can log in. Default false.
+    pub signup_requires_approval: bool,
+    /// How long a login lasts, hours. Default 168 (a week).
+    pub session_ttl_h: u64,
+    /// Failed logins of one account within `login_window_s` before further tries are refused
+    /// (HTTP 429). Default 5.
+    pub login_max_failures: u32,
+    /// Failed logins from one client address within `login_window_s` before further tries are
+    /// refused. Default 50.
+    pub login_max_failures_per_ip: u32,
+    /// The window of the login limits, seconds. Default 900.
+    pub login_window_s: u64,
+    /// How long a password reset link works, minutes. Default 60.
+    pub password_reset_ttl_min: u64,
+    /// Largest request body for forms and JSON, bytes. Uploads have their own limit.
+    /// Default 1048576 (1 MiB).
+    pub max_body_bytes: u64,
+    /// Mail for password reset links. When `host` is empty, links are shown to admins instead.
+    pub smtp: SmtpConfig,
+}
+
+impl Default for StudioConfig {
+    fn default() -> Self {
+        StudioConfig {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            secure_cookies: false,
+            trust_forwarded_for: false,
+            signup_requires_approval: false,
+            session_ttl_h: 168,
+            login_max_failures: 5,
+            login_max_failures_per_ip: 50,
+            login_window_s: 900,
+            password_reset_ttl_min: 60,
+            max_body_bytes: 1 << 20,
+            smtp: SmtpConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Mail server host. Empty (the default): no mail; reset links are shown to admins.
+    pub host: String,
+    /// Mail server port (STARTTLS). Default 587.
+    pub port: u16,
+    /// Login of the mail account. Default empty.
+    pub username: String,
+    /// Password of the mail account. Default empty. Prefer `GALA__STUDIO__SMTP__PASSWORD`.
+    pub password: String,
+    /// Sender address of the mails. Default empty.
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: String::new(),
+            port: 587,
+            username: String::new(),
+            password: String::new(),
+            from: String::new(),
+        }
+    }
+}
+
+impl SmtpConfig {
+    /// Whether mail can be sent at all.
+    pub fn is_configured(&self) -> bool {
+        !self.host.is_empty()
     }
 }
 

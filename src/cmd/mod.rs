@@ -1,9 +1,11 @@
 //! The subcommands of `gala`.
 
+pub mod admin;
 pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod ingest;
+pub mod serve;
 pub mod worker;
 
 /// Logs to stderr; `RUST_LOG` filters. By default long-running services log at info, while

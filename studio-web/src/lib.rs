@@ -1,9 +1,110 @@
-//! Gala's studio web: the only crate that knows HTTP and HTML. Creator portal, review queue,
-//! director's dashboard and the JSON API arrive with their issues; for now it serves health.
+//! Gala's studio web: the only crate that knows HTTP and HTML.
+//!
+//! - [`app`] builds the router: every feature's `router()` merged in one place, under one set of
+//!   layers (trace, error pages, CSRF and session, body limit), static files at `/assets`.
+//! - [`serve`] runs it on a listener the caller opened, until the caller's shutdown future
+//!   resolves; tests pass port 0.
+//! - [`state::AppState`]: the engine, the message catalogs and shared keys, built once.
+//! - [`error::WebError`]: the one error type, mapped to HTTP once (JSON for the API, a page for
+//!   browsers).
+//! - Features: [`auth`] (sign-up, login, sessions, CSRF, rate limits, password reset),
+//!   [`accounts`] (the users repository), [`admin`] (account administration), [`api`] (JSON and
+//!   OpenAPI), [`home`], [`i18n`] (English and Chinese).
+//! - [`page::Page`]: what every page template gets (translator, user menu, CSRF token).
 
-use axum::{routing::get, Router};
+pub mod accounts;
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod home;
+pub mod i18n;
+pub mod page;
+pub mod state;
 
-/// The studio's router. Each feature will bring its own router, merged here.
-pub fn router() -> Router {
-    Router::new().route("/healthz", get(|| async { "ok" }))
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_LENGTH;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+pub use error::WebError;
+pub use state::AppState;
+
+/// The whole studio. Routers of forms and JSON go into `limited` (bodies up to
+/// `studio.max_body_bytes`); a router that brings its own body limit (uploads) is merged after
+/// it. Every route gets the session, CSRF and error-page layers.
+pub fn app(state: AppState) -> Router {
+    let max_body = usize::try_from(state.config().max_body_bytes).unwrap_or(usize::MAX);
+    let limited = Router::new()
+        .merge(home::router())
+        .merge(i18n::router())
+        .merge(auth::router())
+        .merge(admin::router())
+        .merge(api::router())
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            reject_oversize,
+        ));
+    Router::new()
+        .merge(limited)
+        .fallback(|| async { WebError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf::guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::render_errors,
+        ))
+        .nest_service("/assets", ServeDir::new(&state.assets_dir))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .with_state(state)
+}
+
+/// Serves the studio on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// The span of a request names its route pattern, not its path: paths can hold tokens
+/// (`/password/reset/{token}`), and logs never do.
+fn request_span(req: &Request) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    tracing::info_span!("request", method = %req.method(), route)
+}
+
+/// 413 in the studio's error shape for a body that announces itself too large; a body without
+/// a length is cut off by the limit layer as it streams.
+async fn reject_oversize(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.config().max_body_bytes) {
+        return WebError::PayloadTooLarge("the request is too large".into()).into_response();
+    }
+    next.run(req).await
 }

@@ -4,7 +4,7 @@
 
 pub mod db;
 pub mod media;
-#[cfg(test)]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use db::{Backend, Db};

@@ -1,0 +1,110 @@
+//! Passwords: argon2id hashes (PHC strings), computed on blocking threads so a burst of logins
+//! never stalls the async executor. A password value never prints itself.
+
+use std::fmt;
+
+use anyhow::Context;
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+
+/// The shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The longest accepted, in bytes: hashing cost grows with length.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// A password that met the length rules. Its Debug output is redacted.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// The password, or the message key of what is wrong with it.
+    pub fn parse(s: &str) -> Result<Password, &'static str> {
+        if s.len() > MAX_PASSWORD_BYTES {
+            Err("validation.too_long")
+        } else if s.chars().count() < MIN_PASSWORD_CHARS {
+            Err("validation.password_short")
+        } else {
+            Ok(Password(s.to_string()))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// The argon2id PHC hash of `password` with a fresh salt.
+pub async fn hash(password: &Password) -> anyhow::Result<String> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+    })
+    .await
+    .context("password hashing thread")?
+}
+
+/// Whether `password` matches `phc`. Any text is checked (also one too short to set today), but
+/// an over-long one is refused without hashing.
+pub async fn verify(password: &str, phc: &str) -> anyhow::Result<bool> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Ok(false);
+    }
+    let (password, phc) = (password.to_string(), phc.to_string());
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .context("password check thread")?
+}
+
+/// Spends as long as a real check, so that an unknown email answers as slowly as a wrong
+/// password and timing does not tell which accounts exist.
+pub async fn verify_nobody(password: &str) -> anyhow::Result<()> {
+    let p = Password(password.chars().take(MAX_PASSWORD_BYTES / 4).collect());
+    hash(&p).await.map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_and_verify() {
+        let p = Password::parse("correct horse").unwrap();
+        let h = hash(&p).await.unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(!h.contains("correct horse"));
+        assert!(verify("correct horse", &h).await.unwrap());
+        assert!(!verify("correct hors", &h).await.unwrap());
+        assert_ne!(h, hash(&p).await.unwrap(), "salted");
+    }
+
+    #[test]
+    fn length_rules_and_redaction() {
+        assert_eq!(
+            Password::parse("short").unwrap_err(),
+            "validation.password_short"
+        );
+        assert_eq!(
+            Password::parse(&"x".repeat(1025)).unwrap_err(),
+            "validation.too_long"
+        );
+        let p = Password::parse("secret-words").unwrap();
+        assert!(!format!("{p:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,51 @@
+//! What every handler shares: the engine (database, store, queue, configuration), the message
+//! catalogs and the key that signs logged-out CSRF cookies. Built once by whoever starts the
+//! studio and passed down; there are no globals.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gala_pipeline::Engine;
+
+use crate::i18n::I18n;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// Database, media store, job queue and the configuration (`engine.config`).
+    pub engine: Engine,
+    /// The English and Chinese message catalogs, parsed once.
+    pub i18n: Arc<I18n>,
+    /// Signs the double-submit CSRF cookie of logged-out forms; shared by all studio servers
+    /// through the database so that any of them accepts another's forms.
+    pub csrf_key: Arc<[u8; 32]>,
+    /// The static files served under `/assets`.
+    pub assets_dir: PathBuf,
+}
+
+impl AppState {
+    /// Builds the state for `engine`: loads (or makes, on first start) the shared keys.
+    pub async fn new(engine: Engine) -> anyhow::Result<AppState> {
+        let csrf_key = crate::auth::csrf::load_or_create_key(&engine.db).await?;
+        Ok(AppState {
+            engine,
+            i18n: Arc::new(I18n::load()?),
+            csrf_key: Arc::new(csrf_key),
+            assets_dir: default_assets_dir(),
+        })
+    }
+
+    pub fn config(&self) -> &gala_pipeline::config::StudioConfig {
+        &self.engine.config.studio
+    }
+}
+
+/// The repository's `assets/` when running from a build tree, else `assets` in the working
+/// directory.
+fn default_assets_dir() -> PathBuf {
+    let built = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets"));
+    if built.is_dir() {
+        built
+    } else {
+        PathBuf::from("assets")
+    }
+}
