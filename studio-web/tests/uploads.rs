@@ -30,7 +30,11 @@ fn tus(method: Method, url: &str, user: i64) -> reqwest::RequestBuilder {
 }
 
 fn metadata(name: &str, ty: &str) -> String {
-    format!("filename {},filetype {}", BASE64.encode(name), BASE64.encode(ty))
+    format!(
+        "filename {},filetype {}",
+        BASE64.encode(name),
+        BASE64.encode(ty)
+    )
 }
 
 /// Creates an upload of `length` bytes; returns its URL.
@@ -77,7 +81,10 @@ fn assert_handed_off_once(h: &Harness, url: &str, source_sha: &str) {
     assert_eq!(received.len(), 1, "on_complete must run exactly once");
     let got = &received[0];
     assert_eq!(got.upload.id, id_of(url));
-    assert_eq!(got.content_sha256, source_sha, "stored bytes differ from the source");
+    assert_eq!(
+        got.content_sha256, source_sha,
+        "stored bytes differ from the source"
+    );
     assert_eq!(got.upload.sha256, source_sha, "incremental sha256 is wrong");
     assert!(!h.part_path(&got.upload.id).exists());
 }
@@ -88,12 +95,20 @@ async fn full_upload(client: Client, extra: bool) {
     let h = Arc::new(Harness::sqlite(|_| {}));
     let server = h.start();
     let (file, sha) = h.source_file(3 * MB + 12345);
-    let run = Run { user: 7, chunk: 512 * 1024, extra, ..Run::default() };
+    let run = Run {
+        user: 7,
+        chunk: 512 * 1024,
+        extra,
+        ..Run::default()
+    };
     let out = run_client(client, &server.endpoint(), &file, &run).await;
     assert_eq!(out.offset, (3 * MB + 12345) as u64);
     assert_handed_off_once(&h, &out.url, &sha);
     assert_eq!(h.received()[0].upload.owner.user_id, 7);
-    assert_eq!(head_offset(&out.url, 7).await, (StatusCode::OK, Some(out.offset)));
+    assert_eq!(
+        head_offset(&out.url, 7).await,
+        (StatusCode::OK, Some(out.offset))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,14 +126,32 @@ async fn interrupt_and_resume(client: Client) {
     let server = h.start();
     let len = 3 * MB;
     let (file, sha) = h.source_file(len);
-    let first = Run { user: 7, chunk: 256 * 1024, stop_at: Some(MB as u64), ..Run::default() };
+    let first = Run {
+        user: 7,
+        chunk: 256 * 1024,
+        stop_at: Some(MB as u64),
+        ..Run::default()
+    };
     let part = run_client(client, &server.endpoint(), &file, &first).await;
-    assert!(part.offset >= MB as u64 && part.offset < len as u64, "{part:?}");
-    assert_eq!(head_offset(&part.url, 7).await, (StatusCode::OK, Some(part.offset)));
+    assert!(
+        part.offset >= MB as u64 && part.offset < len as u64,
+        "{part:?}"
+    );
+    assert_eq!(
+        head_offset(&part.url, 7).await,
+        (StatusCode::OK, Some(part.offset))
+    );
     assert!(h.received().is_empty());
-    let again = Run { url: Some(part.url.clone()), stop_at: None, ..first };
+    let again = Run {
+        url: Some(part.url.clone()),
+        stop_at: None,
+        ..first
+    };
     let done = run_client(client, &server.endpoint(), &file, &again).await;
-    assert_eq!(done.url, part.url, "the second client must resume, not start over");
+    assert_eq!(
+        done.url, part.url,
+        "the second client must resume, not start over"
+    );
     assert_handed_off_once(&h, &part.url, &sha);
 }
 
@@ -137,14 +170,26 @@ async fn an_upload_resumes_after_a_server_restart() {
     let h = Arc::new(Harness::sqlite(|_| {}));
     let (file, sha) = h.source_file(2 * MB + 7);
     let server = h.start();
-    let first = Run { user: 3, chunk: 300 * 1000, stop_at: Some(MB as u64), ..Run::default() };
+    let first = Run {
+        user: 3,
+        chunk: 300 * 1000,
+        stop_at: Some(MB as u64),
+        ..Run::default()
+    };
     let part = run_client(Client::Python, &server.endpoint(), &file, &first).await;
     server.kill();
     // A new server (new port, nothing in memory) on the same database and data directory.
     let server = h.start();
     let url = server.url(&id_of(&part.url));
-    assert_eq!(head_offset(&url, 3).await, (StatusCode::OK, Some(part.offset)));
-    let again = Run { url: Some(url.clone()), stop_at: None, ..first };
+    assert_eq!(
+        head_offset(&url, 3).await,
+        (StatusCode::OK, Some(part.offset))
+    );
+    let again = Run {
+        url: Some(url.clone()),
+        stop_at: None,
+        ..first
+    };
     run_client(Client::Node, &server.endpoint(), &file, &again).await;
     assert_handed_off_once(&h, &url, &sha);
 }
@@ -183,7 +228,10 @@ async fn wait_offset(url: &str, user: i64, want: u64) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("offset never became {want}: {:?}", head_offset(url, user).await);
+    panic!(
+        "offset never became {want}: {:?}",
+        head_offset(url, user).await
+    );
 }
 
 async fn interrupted_patch_keeps_the_bytes_that_arrived(h: Harness) {
@@ -199,7 +247,10 @@ async fn interrupted_patch_keeps_the_bytes_that_arrived(h: Harness) {
     assert_eq!(std::fs::metadata(&part).unwrap().len(), 300_000);
     // A crash between a write and its commit leaves bytes past the offset: the next PATCH
     // must cut them off first.
-    let mut f = std::fs::OpenOptions::new().append(true).open(&part).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&part)
+        .unwrap();
     std::io::Write::write_all(&mut f, b"garbage past the committed offset").unwrap();
     drop(f);
     assert_eq!(head_offset(&url, 5).await.1, Some(300_000));
@@ -214,9 +265,13 @@ async fn concurrent_patches_cannot_both_append(h: Harness) {
     let data = vec![42u8; 200_000];
     let url = create(&server, 5, data.len()).await;
     let stream = start_raw_patch(&server, &url, 5, 0, data.len(), &data[..50_000]).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.wait_locked(&id_of(&url)).await;
     let second = patch(&url, 5, 0, &data).await;
-    assert_eq!(second.status(), StatusCode::LOCKED, "a second writer got in");
+    assert_eq!(
+        second.status(),
+        StatusCode::LOCKED,
+        "a second writer got in"
+    );
     let mut stream = stream;
     stream.write_all(&data[50_000..]).await.unwrap();
     stream.flush().await.unwrap();
@@ -230,7 +285,10 @@ async fn checksum_mismatch_is_460_and_the_offset_stays(h: Harness) {
     let h = Arc::new(h);
     let server = h.start();
     let url = create(&server, 1, 100).await;
-    assert_eq!(patch(&url, 1, 0, &[1u8; 40]).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        patch(&url, 1, 0, &[1u8; 40]).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let chunk = [2u8; 30];
     let wrong = BASE64.encode(Sha256::digest([3u8; 30]));
     let response = tus(Method::PATCH, &url, 1)
@@ -243,7 +301,10 @@ async fn checksum_mismatch_is_460_and_the_offset_stays(h: Harness) {
         .unwrap();
     assert_eq!(response.status().as_u16(), 460);
     assert_eq!(head_offset(&url, 1).await, (StatusCode::OK, Some(40)));
-    assert_eq!(std::fs::metadata(h.part_path(&id_of(&url))).unwrap().len(), 40);
+    assert_eq!(
+        std::fs::metadata(h.part_path(&id_of(&url))).unwrap().len(),
+        40
+    );
     let right = BASE64.encode(Sha256::digest(chunk));
     let response = tus(Method::PATCH, &url, 1)
         .header("content-type", "application/offset+octet-stream")
@@ -270,16 +331,29 @@ async fn offset_mismatch_is_409(h: Harness) {
     let h = Arc::new(h);
     let server = h.start();
     let url = create(&server, 1, 100).await;
-    assert_eq!(patch(&url, 1, 0, &[1u8; 10]).await.status(), StatusCode::NO_CONTENT);
-    assert_eq!(patch(&url, 1, 0, &[1u8; 10]).await.status(), StatusCode::CONFLICT);
-    assert_eq!(patch(&url, 1, 20, &[1u8; 10]).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        patch(&url, 1, 0, &[1u8; 10]).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        patch(&url, 1, 0, &[1u8; 10]).await.status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        patch(&url, 1, 20, &[1u8; 10]).await.status(),
+        StatusCode::CONFLICT
+    );
     assert_eq!(head_offset(&url, 1).await.1, Some(10));
 }
 
 async fn protocol_headers_and_refusals(h: Harness) {
     let h = Arc::new(h);
     let server = h.start();
-    let options = http().request(Method::OPTIONS, server.endpoint()).send().await.unwrap();
+    let options = http()
+        .request(Method::OPTIONS, server.endpoint())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(options.status(), StatusCode::NO_CONTENT);
     let hv = |r: &reqwest::Response, n: &str| r.headers()[n].to_str().unwrap().to_string();
     assert_eq!(hv(&options, "tus-resumable"), "1.0.0");
@@ -303,6 +377,12 @@ async fn protocol_headers_and_refusals(h: Harness) {
     assert_eq!(hv(&old, "tus-version"), "1.0.0");
     assert_eq!(hv(&old, "tus-resumable"), "1.0.0");
 
+    let empty = tus(Method::POST, &server.endpoint(), 1)
+        .header("upload-length", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
     let deferred = tus(Method::POST, &server.endpoint(), 1)
         .header("upload-defer-length", "1")
         .send()
@@ -316,7 +396,10 @@ async fn protocol_headers_and_refusals(h: Harness) {
         .send()
         .await
         .unwrap();
-    assert_eq!(oversize.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(
+        oversize.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
     let wrong_type = tus(Method::POST, &server.endpoint(), 1)
         .header("upload-length", "10")
         .header("upload-metadata", metadata("a.pdf", "application/pdf"))
@@ -359,15 +442,24 @@ async fn uploads_of_others_are_404_and_an_owner_is_required(h: Harness) {
     let h = Arc::new(h);
     let server = h.start();
     let url = create(&server, 7, 100).await;
-    assert_eq!(patch(&url, 7, 0, &[1u8; 10]).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        patch(&url, 7, 0, &[1u8; 10]).await.status(),
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(head_offset(&url, 8).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(patch(&url, 8, 10, &[1u8; 10]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        patch(&url, 8, 10, &[1u8; 10]).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let delete = tus(Method::DELETE, &url, 8).send().await.unwrap();
     assert_eq!(delete.status(), StatusCode::NOT_FOUND);
     // A made-up id answers the same as another user's upload.
     let made_up = server.url(&"0".repeat(32));
     assert_eq!(head_offset(&made_up, 7).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(head_offset(&server.url("..%2F..%2Fgala.db"), 7).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        head_offset(&server.url("..%2F..%2Fgala.db"), 7).await.0,
+        StatusCode::NOT_FOUND
+    );
     // Still intact for its owner.
     assert_eq!(head_offset(&url, 7).await, (StatusCode::OK, Some(10)));
     // No owner at all.
@@ -443,13 +535,22 @@ async fn creation_over_the_limits_is_413_with_a_message(h: Harness) {
         too_big.text().await.unwrap().trim(),
         "This file is 20.0 MB; the largest allowed is 10.0 MB (10.0 MB too large)."
     );
-    assert_eq!(post(1, 8 << 20).await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(
+        post(1, 8 << 20).await.unwrap().status(),
+        StatusCode::CREATED
+    );
     let over_quota = post(1, 8 << 20).await.unwrap();
     assert_eq!(over_quota.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let text = over_quota.text().await.unwrap();
-    assert!(text.contains("quota") && text.contains("4.0 MB over"), "{text}");
+    assert!(
+        text.contains("quota") && text.contains("4.0 MB over"),
+        "{text}"
+    );
     // Another user has a quota of their own.
-    assert_eq!(post(2, 8 << 20).await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(
+        post(2, 8 << 20).await.unwrap().status(),
+        StatusCode::CREATED
+    );
     for _ in 0..3 {
         assert_eq!(post(3, 10).await.unwrap().status(), StatusCode::CREATED);
     }
@@ -463,14 +564,20 @@ async fn termination_deletes_the_file(h: Harness) {
     let h = Arc::new(h);
     let server = h.start();
     let url = create(&server, 4, 100).await;
-    assert_eq!(patch(&url, 4, 0, &[9u8; 50]).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        patch(&url, 4, 0, &[9u8; 50]).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let part = h.part_path(&id_of(&url));
     assert!(part.exists());
     let response = tus(Method::DELETE, &url, 4).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(!part.exists());
     assert_eq!(head_offset(&url, 4).await.0, StatusCode::GONE);
-    assert_eq!(patch(&url, 4, 50, &[9u8; 50]).await.status(), StatusCode::GONE);
+    assert_eq!(
+        patch(&url, 4, 50, &[9u8; 50]).await.status(),
+        StatusCode::GONE
+    );
     assert!(h.received().is_empty());
 }
 
@@ -478,14 +585,20 @@ async fn expired_uploads_are_cleaned_up(h: Harness) {
     let h = Arc::new(h);
     let server = h.start();
     let url = create(&server, 6, 100).await;
-    assert_eq!(patch(&url, 6, 0, &[1u8; 10]).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        patch(&url, 6, 0, &[1u8; 10]).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let fresh_svc = h.service().await;
     assert_eq!(fresh_svc.cleanup_expired().await.unwrap(), 0);
     let part = h.part_path(&id_of(&url));
     assert!(part.exists());
     h.skew_ms.store(2 * 3_600_000 + 1, Ordering::SeqCst); // expiry_h is 2 here
     assert_eq!(head_offset(&url, 6).await.0, StatusCode::GONE);
-    assert_eq!(patch(&url, 6, 10, &[1u8; 10]).await.status(), StatusCode::GONE);
+    assert_eq!(
+        patch(&url, 6, 10, &[1u8; 10]).await.status(),
+        StatusCode::GONE
+    );
     let fresh = create(&server, 6, 100).await; // created "now": not expired
     assert_eq!(fresh_svc.cleanup_expired().await.unwrap(), 1);
     assert!(!part.exists());
@@ -501,19 +614,28 @@ async fn a_failed_hand_off_is_retried_and_runs_once(h: Harness) {
     let data = vec![5u8; 1000];
     let url = create(&server, 9, data.len()).await;
     // The bytes are safe even though the hand-off failed.
-    assert_eq!(patch(&url, 9, 0, &data).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        patch(&url, 9, 0, &data).await.status(),
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(h.handoff_calls.load(Ordering::SeqCst), 1);
     assert!(h.received().is_empty());
     assert_eq!(head_offset(&url, 9).await, (StatusCode::OK, Some(1000)));
     assert!(h.part_path(&id_of(&url)).exists(), "kept for the retry");
     // A repeated last PATCH changes nothing.
-    assert_eq!(patch(&url, 9, 1000, &[]).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        patch(&url, 9, 1000, &[]).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let svc = h.service().await;
     assert_eq!(svc.retry_handoffs().await.unwrap(), 1);
     assert_eq!(svc.retry_handoffs().await.unwrap(), 0);
     assert_eq!(h.handoff_calls.load(Ordering::SeqCst), 2);
     assert_handed_off_once(&h, &url, &sha256_hex(&data));
-    assert_eq!(patch(&url, 9, 0, &data).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        patch(&url, 9, 0, &data).await.status(),
+        StatusCode::CONFLICT
+    );
     assert_eq!(svc.cleanup_expired().await.unwrap(), 0);
 }
 

@@ -33,8 +33,14 @@ pub async fn options(State(svc): State<UploadService>) -> Response {
     let max = svc.config().uploads.max_bytes.to_string();
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
-    headers.insert("tus-version", HeaderValue::from_static(protocol::TUS_VERSION));
-    headers.insert("tus-extension", HeaderValue::from_static(protocol::TUS_EXTENSIONS));
+    headers.insert(
+        "tus-version",
+        HeaderValue::from_static(protocol::TUS_VERSION),
+    );
+    headers.insert(
+        "tus-extension",
+        HeaderValue::from_static(protocol::TUS_EXTENSIONS),
+    );
     headers.insert(
         "tus-checksum-algorithm",
         HeaderValue::from_static(protocol::TUS_CHECKSUM_ALGORITHMS),
@@ -84,7 +90,11 @@ pub async fn create(
     set(out, header::LOCATION.as_str(), location);
     set(out, "upload-offset", offset.to_string());
     if offset < upload.length {
-        set(out, "upload-expires", protocol::http_date(upload.expires_at));
+        set(
+            out,
+            "upload-expires",
+            protocol::http_date(upload.expires_at),
+        );
     }
     Ok(response)
 }
@@ -122,14 +132,22 @@ pub async fn head(
 ) -> Result<Response, UploadError> {
     let upload = svc.find(checked_id(&id)?, owner).await?;
     let receiving = upload.state == UploadState::Receiving;
-    let offset = if receiving { upload.offset } else { upload.length };
+    let offset = if receiving {
+        upload.offset
+    } else {
+        upload.length
+    };
     let mut response = StatusCode::OK.into_response();
     let out = response.headers_mut();
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     set(out, "upload-offset", offset.to_string());
     set(out, "upload-length", upload.length.to_string());
     if receiving {
-        set(out, "upload-expires", protocol::http_date(upload.expires_at));
+        set(
+            out,
+            "upload-expires",
+            protocol::http_date(upload.expires_at),
+        );
     }
     let metadata: Metadata = serde_json::from_str(&upload.metadata)
         .map(Metadata)

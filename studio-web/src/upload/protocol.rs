@@ -98,7 +98,13 @@ impl Metadata {
         let items: Vec<String> = self
             .0
             .iter()
-            .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k} {v}") })
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k} {v}")
+                }
+            })
             .collect();
         items.join(",")
     }
@@ -130,7 +136,12 @@ impl Metadata {
     pub fn filetype(&self) -> Option<String> {
         let decoded = self.decoded();
         let raw = decoded.get("filetype").or_else(|| decoded.get("type"))?;
-        let essence = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = raw
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         Some(essence).filter(|s| !s.is_empty() && s.len() <= 127)
     }
 }
@@ -181,7 +192,9 @@ impl Checksum {
             return Ok(None);
         };
         if text.len() > CHECKSUM_HEADER_MAX {
-            return Err(UploadError::HeaderTooLarge("Upload-Checksum is too long.".into()));
+            return Err(UploadError::HeaderTooLarge(
+                "Upload-Checksum is too long.".into(),
+            ));
         }
         let (name, value) = text.split_once(' ').unwrap_or((text, ""));
         let (algorithm, size) = match name.to_ascii_lowercase().as_str() {
@@ -195,7 +208,9 @@ impl Checksum {
         };
         match BASE64.decode(value.trim()) {
             Ok(digest) if digest.len() == size => Ok(Some(Checksum { algorithm, digest })),
-            _ => Err(UploadError::bad("Upload-Checksum's digest is not valid base64 of the right length.")),
+            _ => Err(UploadError::bad(
+                "Upload-Checksum's digest is not valid base64 of the right length.",
+            )),
         }
     }
 }
@@ -255,8 +270,11 @@ mod tests {
 
     #[test]
     fn metadata_round_trip_and_display_name() {
-        let m = Metadata::parse("filename Li4vLi4vZXRjL3Bhc3N3ZA==,filetype dmlkZW8vbXA0,flag", 4096)
-            .unwrap();
+        let m = Metadata::parse(
+            "filename Li4vLi4vZXRjL3Bhc3N3ZA==,filetype dmlkZW8vbXA0,flag",
+            4096,
+        )
+        .unwrap();
         assert_eq!(m.filename().as_deref(), Some("../../etc/passwd"));
         assert_eq!(m.filetype().as_deref(), Some("video/mp4"));
         assert_eq!(Metadata::parse(&m.to_header(), 4096).unwrap(), m);
@@ -264,10 +282,19 @@ mod tests {
 
     #[test]
     fn metadata_rejects_bad_base64_duplicates_and_oversize() {
-        assert!(matches!(Metadata::parse("a !!!", 4096), Err(UploadError::BadRequest(_))));
-        assert!(matches!(Metadata::parse("a YQ==,a YQ==", 4096), Err(UploadError::BadRequest(_))));
+        assert!(matches!(
+            Metadata::parse("a !!!", 4096),
+            Err(UploadError::BadRequest(_))
+        ));
+        assert!(matches!(
+            Metadata::parse("a YQ==,a YQ==", 4096),
+            Err(UploadError::BadRequest(_))
+        ));
         let big = format!("a {}", "QUFB".repeat(2000));
-        assert!(matches!(Metadata::parse(&big, 4096), Err(UploadError::HeaderTooLarge(_))));
+        assert!(matches!(
+            Metadata::parse(&big, 4096),
+            Err(UploadError::HeaderTooLarge(_))
+        ));
     }
 
     #[test]
@@ -302,8 +329,16 @@ mod tests {
     #[test]
     fn checksum_header_is_parsed() {
         let mut h = HeaderMap::new();
-        h.insert("upload-checksum", format!("sha256 {}", BASE64.encode([0u8; 32])).parse().unwrap());
-        assert_eq!(Checksum::from_headers(&h).unwrap().unwrap().algorithm, ChecksumAlgorithm::Sha256);
+        h.insert(
+            "upload-checksum",
+            format!("sha256 {}", BASE64.encode([0u8; 32]))
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            Checksum::from_headers(&h).unwrap().unwrap().algorithm,
+            ChecksumAlgorithm::Sha256
+        );
         h.insert("upload-checksum", "md5 AAAA".parse().unwrap());
         assert!(Checksum::from_headers(&h).is_err());
     }

@@ -94,7 +94,7 @@ impl Drop for HeldLock {
 
 /// The result of asking to write at an offset.
 pub enum Claim {
-    Locked(HeldLock, UploadRow),
+    Locked(HeldLock, Box<UploadRow>),
     /// Every byte is already in; the upload's length.
     AlreadyComplete(i64),
 }
@@ -143,6 +143,9 @@ impl UploadService {
         metadata: &Metadata,
     ) -> Result<UploadRow, UploadError> {
         let limits = &self.config.uploads;
+        if length == 0 {
+            return Err(UploadError::bad("The file is empty."));
+        }
         if length as u64 > limits.max_bytes {
             let message = protocol::too_large_message(length as u64, limits.max_bytes);
             return Err(UploadError::TooLarge(message));
@@ -170,7 +173,9 @@ impl UploadService {
         if !store::insert_within_quota(&self.db, &new, quota_files, quota_bytes).await? {
             // Another creation of the same user got in between the check and the insert.
             self.check_quota(owner, length).await?;
-            return Err(UploadError::TooLarge("Your upload quota is used up.".into()));
+            return Err(UploadError::TooLarge(
+                "Your upload quota is used up.".into(),
+            ));
         }
         self.create_file(&id).await?;
         let row = store::find_owned(&self.db, &id, owner.user_id).await?;
@@ -208,7 +213,11 @@ impl UploadService {
     }
 
     /// The owner's upload, or 404 (missing or someone else's) / 410 (expired, terminated).
-    pub(crate) async fn find(&self, id: &str, owner: UploadOwner) -> Result<UploadRow, UploadError> {
+    pub(crate) async fn find(
+        &self,
+        id: &str,
+        owner: UploadOwner,
+    ) -> Result<UploadRow, UploadError> {
         let row = store::find_owned(&self.db, id, owner.user_id).await?;
         let row = row.ok_or(UploadError::NotFound)?;
         match row.state {
@@ -238,7 +247,8 @@ impl UploadService {
                 token,
                 armed: true,
             };
-            return Ok(Claim::Locked(lock, row.context("a locked upload vanished")?));
+            let row = row.context("a locked upload vanished")?;
+            return Ok(Claim::Locked(lock, Box::new(row)));
         }
         match self.refusal(row.as_ref(), offset) {
             UploadError::Complete if row.as_ref().is_some_and(|r| r.length == offset) => {
@@ -390,7 +400,13 @@ impl UploadService {
         let (id, token, from) = (&upload.id, &lock.token, upload.offset);
         if to == upload.length {
             let sha256 = hex::encode(file_hash.finalize());
-            let at = store::Write { id, token, from, to, now };
+            let at = store::Write {
+                id,
+                token,
+                from,
+                to,
+                now,
+            };
             if store::commit_complete(&self.db, &at, &sha256, now + LOCK_LEASE_MS).await? {
                 return Ok(Committed::Complete(sha256));
             }
@@ -422,7 +438,7 @@ impl UploadService {
             filetype: upload.filetype.clone(),
             metadata: metadata.decoded(),
         };
-        let result = (self.on_complete)(done).await;
+        let result = self.call_on_complete(done, token).await;
         let now = self.now();
         let id = &upload.id;
         let recorded = match result {
@@ -440,6 +456,26 @@ impl UploadService {
         };
         if let Err(e) = recorded {
             tracing::error!(upload = %id, error = format!("{e:#}"), "cannot record an upload hand-off");
+        }
+    }
+
+    /// Runs `on_complete`, renewing the hand-off lock meanwhile so that a slow receiver
+    /// (copying gigabytes into the media store) is not offered the same upload twice.
+    async fn call_on_complete(&self, done: CompletedUpload, token: &str) -> anyhow::Result<()> {
+        let id = done.id.clone();
+        let call = (self.on_complete)(done);
+        tokio::pin!(call);
+        let mut renew = tokio::time::interval_at(Instant::now() + LOCK_RENEW, LOCK_RENEW);
+        loop {
+            tokio::select! {
+                result = &mut call => return result,
+                _ = renew.tick() => {
+                    let until = self.now() + LOCK_LEASE_MS;
+                    if let Err(e) = store::renew_lock(&self.db, &id, token, until).await {
+                        tracing::warn!(upload = %id, error = format!("{e:#}"), "cannot renew a hand-off lock");
+                    }
+                }
+            }
         }
     }
 

@@ -175,13 +175,14 @@ pub async fn lock_at_offset(
 
 /// Extends a lock this writer still holds. False when it was lost (terminated, expired).
 pub async fn renew_lock(db: &Db, id: &str, token: &str, until: i64) -> anyhow::Result<bool> {
-    let done = sqlx::query("UPDATE uploads SET locked_until = $1 WHERE id = $2 AND lock_token = $3")
-        .bind(until)
-        .bind(id)
-        .bind(token)
-        .execute(&db.pool)
-        .await
-        .context("cannot renew an upload lock")?;
+    let done =
+        sqlx::query("UPDATE uploads SET locked_until = $1 WHERE id = $2 AND lock_token = $3")
+            .bind(until)
+            .bind(id)
+            .bind(token)
+            .execute(&db.pool)
+            .await
+            .context("cannot renew an upload lock")?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -82,7 +82,10 @@ pub fn write_chunk(chunk: Chunk, mut rx: mpsc::Receiver<Piece>) -> anyhow::Resul
         None => hash_prefix(&mut file, chunk.offset)?,
     };
     file.seek(SeekFrom::Start(chunk.offset))?;
-    let mut chunk_hash = chunk.checksum.as_ref().map(|c| ChunkHasher::new(c.algorithm));
+    let mut chunk_hash = chunk
+        .checksum
+        .as_ref()
+        .map(|c| ChunkHasher::new(c.algorithm));
     let mut bytes = 0u64;
     let ended = loop {
         match rx.blocking_recv() {

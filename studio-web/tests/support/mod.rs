@@ -62,7 +62,9 @@ impl Harness {
         };
         let name = format!("gala_test_up_{:016x}", rand::random::<u64>());
         let mut conn = PgConnection::connect(&admin).await.unwrap();
-        conn.execute(&*format!("CREATE DATABASE {name}")).await.unwrap();
+        conn.execute(&*format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
         conn.close().await.unwrap();
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
         let db_url = format!("{base}/{name}");
@@ -76,8 +78,10 @@ impl Harness {
         postgres: Option<(String, String)>,
         tune: impl FnOnce(&mut Config),
     ) -> Harness {
-        let mut config = Config::default();
-        config.data_dir = dir.path().join("data");
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
         config.database.url = db_url.clone();
         config.uploads.max_bytes = 16 << 20;
         config.uploads.quota_bytes = 64 << 20;
@@ -157,6 +161,25 @@ impl Harness {
             stop: Some(stop_tx),
             thread: Some(thread),
         }
+    }
+
+    /// Waits until some writer holds upload `id`'s lock (read from the database directly).
+    pub async fn wait_locked(&self, id: &str) {
+        let db = Db::connect(&self.db_url, 1).await.unwrap();
+        for _ in 0..200 {
+            let token: Option<String> =
+                sqlx::query_scalar("SELECT lock_token FROM uploads WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+            if token.is_some() {
+                db.close().await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("upload {id} was never locked");
     }
 
     pub fn upload_dir(&self) -> PathBuf {
