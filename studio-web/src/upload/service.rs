@@ -57,12 +57,15 @@ pub struct UploadService {
 }
 
 /// A writer's hold on an upload row. Dropped while armed (the request was cancelled), it
-/// releases the lock from a spawned task.
+/// releases the lock from a spawned task, once its blocking writer has stopped touching the
+/// file (so that the next writer never races a leftover one).
 pub struct HeldLock {
     db: Db,
     id: String,
     token: String,
     armed: bool,
+    /// Held by the blocking writer while it runs.
+    busy: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl HeldLock {
@@ -84,8 +87,10 @@ impl Drop for HeldLock {
             return;
         }
         let (db, id, token) = (self.db.clone(), self.id.clone(), self.token.clone());
+        let busy = self.busy.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
+                let _writer_done = busy.lock().await;
                 let _ = store::release_lock(&db, &id, &token).await;
             });
         }
@@ -246,6 +251,7 @@ impl UploadService {
                 id: id.to_string(),
                 token,
                 armed: true,
+                busy: Arc::default(),
             };
             let row = row.context("a locked upload vanished")?;
             return Ok(Claim::Locked(lock, Box::new(row)));
@@ -321,7 +327,11 @@ impl UploadService {
             checksum,
         };
         let (tx, rx) = mpsc::channel(16);
-        let writer = tokio::task::spawn_blocking(move || writer::write_chunk(chunk, rx));
+        let busy = lock.busy.clone().try_lock_owned().ok();
+        let writer = tokio::task::spawn_blocking(move || {
+            let _busy = busy;
+            writer::write_chunk(chunk, rx)
+        });
         let room = (upload.length - upload.offset) as u64;
         let pumped = self.pump(body, tx, room, lock).await;
         let written = writer.await.context("the chunk writer panicked")?;
@@ -352,40 +362,55 @@ impl UploadService {
         let idle = tokio::time::sleep(BODY_IDLE);
         tokio::pin!(idle);
         loop {
-            tokio::select! {
+            let next = tokio::select! {
                 _ = renew.tick() => {
-                    let until = self.now() + LOCK_LEASE_MS;
-                    if !store::renew_lock(&self.db, &lock.id, &lock.token, until).await? {
-                        let _ = tx.send(Piece::Abort).await;
-                        return Err(UploadError::Gone);
-                    }
+                    self.renew(lock, &tx).await?;
+                    continue;
                 }
                 _ = &mut idle => return Ok(()),
-                next = stream.next() => match next {
-                    None => {
-                        let _ = tx.send(Piece::End).await;
-                        return Ok(());
-                    }
-                    Some(Err(e)) => {
-                        tracing::debug!(upload = %lock.id, error = %e, "upload body interrupted");
-                        return Ok(());
-                    }
-                    Some(Ok(data)) => {
-                        received += data.len() as u64;
-                        if received > room {
-                            let _ = tx.send(Piece::Abort).await;
-                            return Err(UploadError::TooLarge(format!(
-                                "This chunk goes past the end of the upload ({room} bytes were left); it was discarded."
-                            )));
-                        }
-                        idle.as_mut().reset(Instant::now() + BODY_IDLE);
-                        if tx.send(Piece::Data(data)).await.is_err() {
-                            return Ok(()); // the writer stopped; its own error says why
-                        }
-                    }
-                },
+                next = stream.next() => next,
+            };
+            let data = match next {
+                None => {
+                    let _ = tx.send(Piece::End).await;
+                    return Ok(());
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(upload = %lock.id, error = %e, "upload body interrupted");
+                    return Ok(());
+                }
+                Some(Ok(data)) => data,
+            };
+            received += data.len() as u64;
+            if received > room {
+                let _ = tx.send(Piece::Abort).await;
+                return Err(UploadError::TooLarge(format!(
+                    "This chunk goes past the end of the upload ({room} bytes were left); it was discarded."
+                )));
+            }
+            idle.as_mut().reset(Instant::now() + BODY_IDLE);
+            // The writer may be slow (hashing a long prefix after a restart): keep the lock.
+            let permit = loop {
+                tokio::select! {
+                    permit = tx.reserve() => break permit,
+                    _ = renew.tick() => self.renew(lock, &tx).await?,
+                }
+            };
+            match permit {
+                Ok(permit) => permit.send(Piece::Data(data)),
+                Err(_) => return Ok(()), // the writer stopped; its own error says why
             }
         }
+    }
+
+    /// Extends the writer's lock; when it was lost, tells the writer to throw the chunk away.
+    async fn renew(&self, lock: &HeldLock, tx: &mpsc::Sender<Piece>) -> Result<(), UploadError> {
+        let until = self.now() + LOCK_LEASE_MS;
+        if store::renew_lock(&self.db, &lock.id, &lock.token, until).await? {
+            return Ok(());
+        }
+        let _ = tx.send(Piece::Abort).await;
+        Err(UploadError::Gone)
     }
 
     async fn commit(
