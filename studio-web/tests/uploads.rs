@@ -196,6 +196,55 @@ async fn an_upload_resumes_after_a_server_restart() {
 
 // ---------------------------------------------------------------- interruptions and locks
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_chunk_loses_only_the_uncommitted_bytes() {
+    let h = Arc::new(Harness::sqlite(|_| {}));
+    let server = h.start();
+    let data: Vec<u8> = (0..MB).map(|i| (i * 7 % 253) as u8).collect();
+    let url = create(&server, 5, data.len()).await;
+    assert_eq!(
+        patch(&url, 5, 0, &data[..100_000]).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let id = id_of(&url);
+    let stream = start_raw_patch(
+        &server,
+        &url,
+        5,
+        100_000,
+        MB - 100_000,
+        &data[100_000..400_000],
+    )
+    .await;
+    h.wait_locked(&id).await;
+    let part = h.part_path(&id);
+    for _ in 0..200 {
+        if std::fs::metadata(&part).unwrap().len() > 100_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        std::fs::metadata(&part).unwrap().len() > 100_000,
+        "nothing was written yet"
+    );
+    server.kill(); // mid-body: the bytes may be on disk, the offset was never committed
+    drop(stream);
+    let server = h.start();
+    let url = server.url(&id);
+    assert_eq!(head_offset(&url, 5).await, (StatusCode::OK, Some(100_000)));
+    // The dead server's lock holds until its lease runs out.
+    assert_eq!(
+        patch(&url, 5, 100_000, &data[100_000..]).await.status(),
+        StatusCode::LOCKED
+    );
+    h.skew_ms
+        .store(gala_studio::upload::LOCK_LEASE_MS + 1000, Ordering::SeqCst);
+    let response = patch(&url, 5, 100_000, &data[100_000..]).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_handed_off_once(&h, &url, &sha256_hex(&data));
+}
+
 /// Sends a PATCH's headers and the first `sent` bytes of a `total`-byte body, and keeps the
 /// connection open until the returned stream is dropped.
 async fn start_raw_patch(
@@ -222,7 +271,7 @@ async fn start_raw_patch(
 
 /// Polls HEAD until the offset is `want` (the server commits after the body stops).
 async fn wait_offset(url: &str, user: i64, want: u64) {
-    for _ in 0..100 {
+    for _ in 0..400 {
         if head_offset(url, user).await.1 == Some(want) {
             return;
         }

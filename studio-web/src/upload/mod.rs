@@ -34,7 +34,7 @@ use futures_util::future::BoxFuture;
 
 pub use error::UploadError;
 pub use protocol::{human_bytes, TUS_VERSION};
-pub use service::{Clock, UploadService};
+pub use service::{Clock, UploadService, LOCK_LEASE_MS};
 
 /// The user an upload request acts for. The app's auth middleware inserts it as a request
 /// extension (after its session and CSRF checks); the upload routes never authenticate.

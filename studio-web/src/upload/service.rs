@@ -25,10 +25,10 @@ use super::writer::{self, Chunk, Piece, Written};
 use super::{CompletedUpload, OnComplete, UploadOwner};
 
 /// How long a writer's lock lasts without renewal: after a crash, the upload can be written
-/// again this long after the last renewal.
-const LOCK_LEASE_MS: i64 = 30_000;
+/// again this long after the last renewal (tus clients retry a 423 meanwhile).
+pub const LOCK_LEASE_MS: i64 = 20_000;
 /// How often a writer renews its lock while a body streams in.
-const LOCK_RENEW: Duration = Duration::from_secs(10);
+const LOCK_RENEW: Duration = Duration::from_secs(5);
 /// A body that sends nothing this long is treated as interrupted.
 const BODY_IDLE: Duration = Duration::from_secs(60);
 /// Failed hand-offs before an upload is left `failed` for an operator.
