@@ -148,15 +148,8 @@ impl UploadService {
         metadata: &Metadata,
     ) -> Result<UploadRow, UploadError> {
         let limits = &self.config.uploads;
-        if length == 0 {
-            return Err(UploadError::bad("The file is empty."));
-        }
-        if length as u64 > limits.max_bytes {
-            let message = protocol::too_large_message(length as u64, limits.max_bytes);
-            return Err(UploadError::TooLarge(message));
-        }
         let filetype = metadata.filetype();
-        protocol::check_type(&limits.allowed_types, filetype.as_deref())?;
+        self.check_file(length, filetype.as_deref())?;
         self.check_quota(owner, length).await?;
         let id = format!("{:032x}", rand::random::<u128>());
         let filename = metadata.filename();
@@ -185,6 +178,19 @@ impl UploadService {
         self.create_file(&id).await?;
         let row = store::find_owned(&self.db, &id, owner.user_id).await?;
         Ok(row.context("a new upload vanished")?)
+    }
+
+    /// The size and declared type of a new upload against the limits.
+    fn check_file(&self, length: i64, filetype: Option<&str>) -> Result<(), UploadError> {
+        let limits = &self.config.uploads;
+        if length == 0 {
+            return Err(UploadError::bad("The file is empty."));
+        }
+        if length as u64 > limits.max_bytes {
+            let message = protocol::too_large_message(length as u64, limits.max_bytes);
+            return Err(UploadError::TooLarge(message));
+        }
+        protocol::check_type(&limits.allowed_types, filetype)
     }
 
     async fn check_quota(&self, owner: UploadOwner, length: i64) -> Result<(), UploadError> {
