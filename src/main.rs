@@ -9,11 +9,7 @@ use gala_pipeline::Config;
 mod cmd;
 
 #[derive(Parser)]
-#[command(
-    name = "gala",
-    version,
-    about = "Production system for crowdsourced AI variety shows"
-)]
+#[command(name = "gala", version, about = "Production system for crowdsourced AI variety shows")]
 struct Cli {
     /// Configuration file. Default: ./gala.yaml when present, else built-in defaults.
     #[arg(long, short, global = true, env = "GALA_CONFIG")]
@@ -50,10 +46,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Ingest(a) => cmd::ingest::run(config, a).await,

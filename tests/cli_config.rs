@@ -7,20 +7,12 @@ use common::{text, Sandbox};
 #[test]
 fn prints_the_configuration_in_force() {
     let sb = Sandbox::new();
-    let out = sb
-        .gala()
-        .args(["config"])
-        .env("GALA__JOBS__WORKERS", "5")
-        .output()
-        .unwrap();
+    let out = sb.gala().args(["config"]).env("GALA__JOBS__WORKERS", "5").output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let yaml = String::from_utf8_lossy(&out.stdout);
     assert!(yaml.contains("width: 320"), "file value: {yaml}");
     assert!(yaml.contains("workers: 5"), "environment value: {yaml}");
-    assert!(
-        yaml.contains("loudness_target: -23"),
-        "default value: {yaml}"
-    );
+    assert!(yaml.contains("loudness_target: -23"), "default value: {yaml}");
 }
 
 #[test]
@@ -36,12 +28,7 @@ fn a_mistyped_key_in_the_file_stops_with_its_name() {
 #[test]
 fn a_mistyped_environment_variable_stops_with_its_name() {
     let sb = Sandbox::new();
-    let out = sb
-        .gala()
-        .args(["config", "--check"])
-        .env("GALA__JOBS__WROKERS", "3")
-        .output()
-        .unwrap();
+    let out = sb.gala().args(["config", "--check"]).env("GALA__JOBS__WROKERS", "3").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("GALA__JOBS__WROKERS"), "{}", text(&out));
 }
@@ -49,15 +36,7 @@ fn a_mistyped_environment_variable_stops_with_its_name() {
 #[test]
 fn a_missing_config_file_named_on_the_command_line_is_an_error() {
     let sb = Sandbox::new();
-    let out = sb
-        .gala()
-        .args(["--config", "/nonexistent/gala.yaml", "config"])
-        .output()
-        .unwrap();
+    let out = sb.gala().args(["--config", "/nonexistent/gala.yaml", "config"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out).contains("/nonexistent/gala.yaml"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("/nonexistent/gala.yaml"), "{}", text(&out));
 }

@@ -7,42 +7,19 @@ use common::{text, Sandbox};
 #[test]
 fn a_good_clip_is_ready_and_a_bad_file_is_refused_with_a_reason() {
     let sb = Sandbox::new();
-    let good = sb.clip(
-        "good.mp4",
-        "testsrc2=size=640x480:rate=30,trim=duration=3",
-        Some("sine=frequency=440:duration=3"),
-    );
+    let good = sb.clip("good.mp4", "testsrc2=size=640x480:rate=30,trim=duration=3", Some("sine=frequency=440:duration=3"));
     let bad = sb.path("notes.mp4");
     std::fs::write(&bad, "these are my notes, not a video").unwrap();
 
-    let out = sb
-        .gala()
-        .arg("ingest")
-        .arg("--json")
-        .arg(&good)
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "a refused file makes the exit status non-zero: {}",
-        text(&out)
-    );
+    let out = sb.gala().arg("ingest").arg("--json").arg(&good).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a refused file makes the exit status non-zero: {}", text(&out));
     let clips: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let (g, b) = (&clips[0], &clips[1]);
     assert_eq!(g["state"], "ready", "{g:#}");
     assert_eq!(g["normalize_report"]["output"]["video"]["width"], 320);
-    let after = g["normalize_report"]["loudness_after"]["integrated_lufs"]
-        .as_f64()
-        .unwrap();
+    let after = g["normalize_report"]["loudness_after"]["integrated_lufs"].as_f64().unwrap();
     assert!((after + 23.0).abs() <= 0.5, "loudness after {after}");
-    for artifact in [
-        "poster_sha256",
-        "sheet_sha256",
-        "waveform_sha256",
-        "proxy_sha256",
-    ] {
+    for artifact in ["poster_sha256", "sheet_sha256", "waveform_sha256", "proxy_sha256"] {
         assert!(g[artifact].is_string(), "{artifact} missing: {g:#}");
     }
     assert_eq!(b["state"], "rejected");
@@ -53,22 +30,12 @@ fn a_good_clip_is_ready_and_a_bad_file_is_refused_with_a_reason() {
 #[test]
 fn the_table_names_each_file_and_its_outcome() {
     let sb = Sandbox::new();
-    let good = sb.clip(
-        "clip.mp4",
-        "testsrc2=size=320x240:rate=25,trim=duration=2",
-        None,
-    );
+    let good = sb.clip("clip.mp4", "testsrc2=size=320x240:rate=25,trim=duration=2", None);
     let out = sb.gala().arg("ingest").arg(&good).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        table.contains("clip.mp4") && table.contains("ready"),
-        "{table}"
-    );
-    assert!(
-        table.contains("1 files: 1 ready, 0 rejected, 0 failed"),
-        "{table}"
-    );
+    assert!(table.contains("clip.mp4") && table.contains("ready"), "{table}");
+    assert!(table.contains("1 files: 1 ready, 0 rejected, 0 failed"), "{table}");
 }
 
 #[test]
@@ -78,8 +45,5 @@ fn the_demo_ends_with_every_clip_as_expected() {
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("Demo OK"), "{all}");
-    assert!(
-        all.contains("truncated.mp4") && all.contains("rejected"),
-        "{all}"
-    );
+    assert!(all.contains("truncated.mp4") && all.contains("rejected"), "{all}");
 }

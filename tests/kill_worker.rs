@@ -22,18 +22,11 @@ fn spawn_worker(sb: &Sandbox, name: &str) -> Child {
 }
 
 async fn jobs_of(queue: &Queue, clip_id: i64) -> Vec<Job> {
-    queue
-        .list_by_subject(&steps::subject(clip_id))
-        .await
-        .unwrap()
+    queue.list_by_subject(&steps::subject(clip_id)).await.unwrap()
 }
 
 /// Polls `check` every 100 ms until it returns Some, or panics after `limit`.
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    limit: Duration,
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> T {
+async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(limit: Duration, what: &str, mut check: impl FnMut() -> F) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = check().await {
@@ -48,52 +41,25 @@ async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
 async fn a_worker_killed_mid_job_loses_nothing() {
     let sb = Sandbox::new();
     // Long enough that the normalize job is certainly still running when the worker dies.
-    let src = sb.clip(
-        "long.mp4",
-        "testsrc2=size=1280x720:rate=30,trim=duration=40",
-        Some("sine=frequency=300:duration=40"),
-    );
-    let out = sb
-        .gala()
-        .args(["ingest", "--submit-only"])
-        .arg(&src)
-        .output()
-        .unwrap();
+    let src = sb.clip("long.mp4", "testsrc2=size=1280x720:rate=30,trim=duration=40", Some("sine=frequency=300:duration=40"));
+    let out = sb.gala().args(["ingest", "--submit-only"]).arg(&src).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let clip_id: i64 = String::from_utf8_lossy(&out.stdout)
-        .split('\t')
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let clip_id: i64 = String::from_utf8_lossy(&out.stdout).split('\t').next().unwrap().trim().parse().unwrap();
 
     let db = Db::connect(&sb.db_url(), 2).await.unwrap();
     let queue = Queue::new(db.clone(), Default::default());
     let mut first = spawn_worker(&sb, "first");
-    let victim = wait_for(
-        Duration::from_secs(60),
-        "normalize to be under way",
-        || async {
-            jobs_of(&queue, clip_id).await.into_iter().find(|j| {
-                j.kind == steps::NORMALIZE && j.state == JobState::Running && j.progress > 0.1
-            })
-        },
-    )
+    let victim = wait_for(Duration::from_secs(60), "normalize to be under way", || async {
+        jobs_of(&queue, clip_id).await.into_iter().find(|j| j.kind == steps::NORMALIZE && j.state == JobState::Running && j.progress > 0.1)
+    })
     .await;
     first.kill().unwrap(); // SIGKILL: no chance to clean up
     first.wait().unwrap();
-    assert!(
-        victim.lease_owner.as_deref().unwrap().starts_with("first"),
-        "{victim:?}"
-    );
+    assert!(victim.lease_owner.as_deref().unwrap().starts_with("first"), "{victim:?}");
 
     let mut second = spawn_worker(&sb, "second");
     let clip = wait_for(Duration::from_secs(120), "the clip to be ready", || async {
-        clips::get(&db, clip_id)
-            .await
-            .unwrap()
-            .filter(|c| c.state.is_final())
+        clips::get(&db, clip_id).await.unwrap().filter(|c| c.state.is_final())
     })
     .await;
     second.kill().unwrap();
@@ -107,16 +73,6 @@ async fn a_worker_killed_mid_job_loses_nothing() {
         assert_eq!(of_kind[0].state, JobState::Done, "{:?}", of_kind[0]);
     }
     let normalize = jobs.iter().find(|j| j.kind == steps::NORMALIZE).unwrap();
-    assert_eq!(
-        normalize.attempts, 2,
-        "killed once, completed on the second attempt"
-    );
-    assert!(
-        normalize
-            .lease_owner
-            .as_deref()
-            .unwrap_or("")
-            .starts_with("second")
-            || normalize.lease_owner.is_none()
-    );
+    assert_eq!(normalize.attempts, 2, "killed once, completed on the second attempt");
+    assert!(normalize.lease_owner.as_deref().unwrap_or("").starts_with("second") || normalize.lease_owner.is_none());
 }

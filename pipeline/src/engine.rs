@@ -25,29 +25,15 @@ impl Engine {
         let db = Db::connect(&config.database_url(), config.database.max_connections).await?;
         let store: Arc<dyn MediaStore> = Arc::new(LocalStore::new(config.data_dir.join("media"))?);
         let queue = Queue::new(db.clone(), config.jobs.clone());
-        Ok(Engine {
-            config: Arc::new(config),
-            db,
-            store,
-            queue,
-        })
+        Ok(Engine { config: Arc::new(config), db, store, queue })
     }
 
     pub fn ingest_env(&self) -> IngestEnv {
-        IngestEnv {
-            db: self.db.clone(),
-            store: self.store.clone(),
-            config: self.config.clone(),
-        }
+        IngestEnv { db: self.db.clone(), store: self.store.clone(), config: self.config.clone() }
     }
 
     /// A worker pool that runs every job kind this engine knows, `concurrency` at a time.
     pub fn worker_pool(&self, concurrency: usize, name: &str) -> WorkerPool {
-        WorkerPool::new(
-            self.queue.clone(),
-            steps::handlers(self.ingest_env()),
-            concurrency,
-            name.to_string(),
-        )
+        WorkerPool::new(self.queue.clone(), steps::handlers(self.ingest_env()), concurrency, name.to_string())
     }
 }

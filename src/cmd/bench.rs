@@ -45,16 +45,8 @@ enum What {
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
     match args.what {
-        What::Normalize {
-            clips,
-            size,
-            seconds,
-        } => bench_normalize(config, clips, &size, seconds).await,
-        What::Chain {
-            clips,
-            size,
-            seconds,
-        } => bench_chain(config, clips, &size, seconds).await,
+        What::Normalize { clips, size, seconds } => bench_normalize(config, clips, &size, seconds).await,
+        What::Chain { clips, size, seconds } => bench_chain(config, clips, &size, seconds).await,
     }
 }
 
@@ -82,19 +74,11 @@ fn make_clips(dir: &Path, n: usize, size: &str, seconds: f64) -> anyhow::Result<
         .collect()
 }
 
-async fn bench_normalize(
-    config: Config,
-    n: usize,
-    size: &str,
-    seconds: f64,
-) -> anyhow::Result<ExitCode> {
+async fn bench_normalize(config: Config, n: usize, size: &str, seconds: f64) -> anyhow::Result<ExitCode> {
     let dir = config.data_dir.join("bench-normalize");
     let house = config.house.clone();
     let limits = config.limits.clone();
-    println!(
-        "normalize bench: {n} clips of {seconds} s at {size} → {}x{}@{} (x264 {} crf {})",
-        house.width, house.height, house.fps, house.x264_preset, house.crf
-    );
+    println!("normalize bench: {n} clips of {seconds} s at {size} → {}x{}@{} (x264 {} crf {})", house.width, house.height, house.fps, house.x264_preset, house.crf);
     let size = size.to_string();
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<(f64, f64, Vec<String>)> {
         let clips = make_clips(&dir, n, &size, seconds)?;
@@ -102,14 +86,8 @@ async fn bench_normalize(
         let (mut ours, mut theirs, mut rows) = (0.0, 0.0, Vec::new());
         for (i, clip) in clips.iter().enumerate() {
             let t = Instant::now();
-            let r = normalize::normalize(
-                clip,
-                &out.path().join(format!("gala-{i}.mp4")),
-                &house,
-                &limits,
-                &|_| {},
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let r = normalize::normalize(clip, &out.path().join(format!("gala-{i}.mp4")), &house, &limits, &|_| {})
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let a = t.elapsed().as_secs_f64();
             let t = Instant::now();
             let ff_out = out.path().join(format!("ffmpeg-{i}.mp4"));
@@ -120,10 +98,7 @@ async fn bench_normalize(
             rows.push(format!(
                 "{:<16} gala {a:6.2} s ({} LUFS)   ffmpeg {b:6.2} s   ratio {:.2}",
                 clip.file_name().unwrap_or_default().to_string_lossy(),
-                r.loudness_after
-                    .integrated_lufs
-                    .map(|v| format!("{v:.2}"))
-                    .unwrap_or_default(),
+                r.loudness_after.integrated_lufs.map(|v| format!("{v:.2}")).unwrap_or_default(),
                 b / a
             ));
         }
@@ -135,42 +110,23 @@ async fn bench_normalize(
         println!("  {r}");
     }
     let media = n as f64 * seconds;
-    println!(
-        "total: gala {ours:.2} s ({:.1}x real time), ffmpeg {theirs:.2} s ({:.1}x real time)",
-        media / ours,
-        media / theirs
-    );
-    println!(
-        "speed ratio gala/ffmpeg: {:.2} (above 1 means gala is faster)",
-        theirs / ours
-    );
+    println!("total: gala {ours:.2} s ({:.1}x real time), ffmpeg {theirs:.2} s ({:.1}x real time)", media / ours, media / theirs);
+    println!("speed ratio gala/ffmpeg: {:.2} (above 1 means gala is faster)", theirs / ours);
     Ok(ExitCode::SUCCESS)
 }
 
 /// The ffmpeg CLI doing what `normalize` does: two-pass loudnorm to I=-23 TP=-1, letterbox to
 /// the house size, 25 fps, x264 High with a closed GOP, AAC 48 kHz stereo.
 fn ffmpeg_normalize(input: &Path, output: &Path, house: &HouseFormat) -> anyhow::Result<()> {
-    let target = format!(
-        "I={}:TP={}:LRA=20",
-        house.loudness_target, house.true_peak_max
-    );
+    let target = format!("I={}:TP={}:LRA=20", house.loudness_target, house.true_peak_max);
     let pass1 = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostats", "-i"])
         .arg(input)
-        .args([
-            "-af",
-            &format!("loudnorm={target}:print_format=json"),
-            "-f",
-            "null",
-            "-",
-        ])
+        .args(["-af", &format!("loudnorm={target}:print_format=json"), "-f", "null", "-"])
         .output()?;
     let stderr = String::from_utf8_lossy(&pass1.stderr);
-    let json_start = stderr
-        .rfind('{')
-        .context("loudnorm printed no measurement")?;
-    let m: serde_json::Value =
-        serde_json::from_str(&stderr[json_start..]).context("parsing loudnorm JSON")?;
+    let json_start = stderr.rfind('{').context("loudnorm printed no measurement")?;
+    let m: serde_json::Value = serde_json::from_str(&stderr[json_start..]).context("parsing loudnorm JSON")?;
     let get = |k: &str| m[k].as_str().unwrap_or("0").to_string();
     let af = format!(
         "loudnorm={target}:measured_I={}:measured_TP={}:measured_LRA={}:measured_thresh={}:offset={}:linear=true,aresample={}",
@@ -183,42 +139,10 @@ fn ffmpeg_normalize(input: &Path, output: &Path, house: &HouseFormat) -> anyhow:
         .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
         .arg(input)
         .args(["-vf", &vf, "-af", &af])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            &house.x264_preset,
-            "-crf",
-            &house.crf.to_string(),
-            "-profile:v",
-            "high",
-        ])
-        .args([
-            "-g",
-            &gop,
-            "-keyint_min",
-            &gop,
-            "-sc_threshold",
-            "0",
-            "-flags",
-            "+cgop",
-        ])
-        .args([
-            "-maxrate",
-            &format!("{}k", house.video_max_kbps),
-            "-bufsize",
-            &format!("{}k", house.video_max_kbps * 2),
-        ])
-        .args([
-            "-c:a",
-            "aac",
-            "-b:a",
-            &format!("{}k", house.audio_kbps),
-            "-ac",
-            "2",
-            "-movflags",
-            "+faststart",
-        ])
+        .args(["-c:v", "libx264", "-preset", &house.x264_preset, "-crf", &house.crf.to_string(), "-profile:v", "high"])
+        .args(["-g", &gop, "-keyint_min", &gop, "-sc_threshold", "0", "-flags", "+cgop"])
+        .args(["-maxrate", &format!("{}k", house.video_max_kbps), "-bufsize", &format!("{}k", house.video_max_kbps * 2)])
+        .args(["-c:a", "aac", "-b:a", &format!("{}k", house.audio_kbps), "-ac", "2", "-movflags", "+faststart"])
         .arg(output)
         .status()?;
     if !status.success() {
@@ -227,17 +151,11 @@ fn ffmpeg_normalize(input: &Path, output: &Path, house: &HouseFormat) -> anyhow:
     Ok(())
 }
 
-async fn bench_chain(
-    config: Config,
-    n: usize,
-    size: &str,
-    seconds: f64,
-) -> anyhow::Result<ExitCode> {
+async fn bench_chain(config: Config, n: usize, size: &str, seconds: f64) -> anyhow::Result<ExitCode> {
     let dir = config.data_dir.join("bench-chain");
     let (size_owned, d) = (size.to_string(), dir.clone());
     println!("chain bench: generating {n} clips of {seconds} s at {size} …");
-    let clips =
-        tokio::task::spawn_blocking(move || make_clips(&d, n, &size_owned, seconds)).await??;
+    let clips = tokio::task::spawn_blocking(move || make_clips(&d, n, &size_owned, seconds)).await??;
     let workers = config.jobs.workers as usize;
     println!(
         "ingesting through the whole chain with {workers} workers → {}x{}@{} …",
@@ -248,15 +166,8 @@ async fn bench_chain(
     let done = super::ingest::ingest_files(&engine, &clips, workers, false).await?;
     let elapsed = t.elapsed().as_secs_f64();
     let ready = done.iter().filter(|c| c.state == ClipState::Ready).count();
-    println!(
-        "{ready}/{n} clips ready in {elapsed:.1} s: {:.1} clips per minute, {:.2}x real time",
-        n as f64 * 60.0 / elapsed,
-        n as f64 * seconds / elapsed
-    );
-    println!(
-        "peak memory of this process (the worker pool): {}",
-        peak_rss()
-    );
+    println!("{ready}/{n} clips ready in {elapsed:.1} s: {:.1} clips per minute, {:.2}x real time", n as f64 * 60.0 / elapsed, n as f64 * seconds / elapsed);
+    println!("peak memory of this process (the worker pool): {}", peak_rss());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -264,10 +175,6 @@ async fn bench_chain(
 fn peak_rss() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l["VmHWM:".len()..].trim().to_string())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l["VmHWM:".len()..].trim().to_string()))
         .unwrap_or_else(|| "unknown".into())
 }

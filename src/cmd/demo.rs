@@ -18,9 +18,7 @@ pub struct Args {
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
-    let dir = args
-        .clips_dir
-        .unwrap_or_else(|| config.data_dir.join("demo-clips"));
+    let dir = args.clips_dir.unwrap_or_else(|| config.data_dir.join("demo-clips"));
     let concurrency = args.concurrency.unwrap_or(config.jobs.workers as usize);
     println!("Generating demo clips in {} …", dir.display());
     let made = tokio::task::spawn_blocking(move || demo::generate(&dir)).await??;

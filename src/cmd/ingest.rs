@@ -46,11 +46,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
         print_table(&done);
     }
     let all_ready = done.iter().all(|c| c.state == ClipState::Ready);
-    Ok(if all_ready {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if all_ready { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Submits `files`, runs a worker pool until every clip is ready, rejected or failed, and
@@ -80,9 +76,7 @@ pub async fn ingest_files(
         let mut all_final = true;
         let mut clips = Vec::new();
         for (id, bar) in &tracked {
-            let clip = clips::get(&engine.db, *id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("clip {id} vanished"))?;
+            let clip = clips::get(&engine.db, *id).await?.ok_or_else(|| anyhow::anyhow!("clip {id} vanished"))?;
             let job_progress = current_job_progress(engine, *id).await?;
             update_bar(bar, &clip, job_progress);
             all_final &= clip.state.is_final();
@@ -100,21 +94,12 @@ pub async fn ingest_files(
 
 /// The progress of the clip's running job, if any.
 async fn current_job_progress(engine: &Engine, clip_id: i64) -> anyhow::Result<f64> {
-    let jobs = engine
-        .queue
-        .list_by_subject(&steps::subject(clip_id))
-        .await?;
-    Ok(jobs
-        .iter()
-        .filter(|j| j.state == JobState::Running)
-        .map(|j| j.progress)
-        .fold(0.0, f64::max))
+    let jobs = engine.queue.list_by_subject(&steps::subject(clip_id)).await?;
+    Ok(jobs.iter().filter(|j| j.state == JobState::Running).map(|j| j.progress).fold(0.0, f64::max))
 }
 
 fn display_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
 fn new_bar(path: &Path) -> ProgressBar {
@@ -172,39 +157,17 @@ pub fn print_table(clips: &[Clip]) {
         "FILE", "STATE", "DUR s", "LUFS before>after", "FINDINGS (err/warn/info)"
     );
     for c in clips {
-        let duration = c
-            .normalize_report
-            .as_ref()
-            .map(|r| format!("{:.2}", r.duration_s))
-            .unwrap_or_else(|| "-".into());
+        let duration = c.normalize_report.as_ref().map(|r| format!("{:.2}", r.duration_s)).unwrap_or_else(|| "-".into());
         let loudness = match &c.normalize_report {
-            Some(r) => format!(
-                "{} > {}",
-                lufs(r.loudness_before.integrated_lufs),
-                lufs(r.loudness_after.integrated_lufs)
-            ),
+            Some(r) => format!("{} > {}", lufs(r.loudness_before.integrated_lufs), lufs(r.loudness_after.integrated_lufs)),
             None => "-".into(),
         };
         let findings = c.qc_report.as_ref().map(|q| {
             let count = |s: Severity| q.findings.iter().filter(|f| f.severity == s).count();
-            format!(
-                "{}/{}/{}",
-                count(Severity::Error),
-                count(Severity::Warning),
-                count(Severity::Info)
-            )
+            format!("{}/{}/{}", count(Severity::Error), count(Severity::Warning), count(Severity::Info))
         });
         let note = c.reason.clone().unwrap_or_else(|| {
-            c.qc_report
-                .as_ref()
-                .map(|q| {
-                    q.findings
-                        .iter()
-                        .map(|f| f.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })
-                .unwrap_or_default()
+            c.qc_report.as_ref().map(|q| q.findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ")).unwrap_or_default()
         });
         println!(
             "{:<26} {:<9} {:>7} {:>15} {:<20} {}",

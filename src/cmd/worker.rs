@@ -15,16 +15,10 @@ pub struct Args {
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
-    let concurrency = args
-        .concurrency
-        .unwrap_or(config.jobs.workers as usize)
-        .max(1);
+    let concurrency = args.concurrency.unwrap_or(config.jobs.workers as usize).max(1);
     let engine = Engine::open(config).await?;
     tracing::info!(concurrency, "worker pool started");
-    engine
-        .worker_pool(concurrency, &args.name)
-        .run(super::shutdown_signal())
-        .await?;
+    engine.worker_pool(concurrency, &args.name).run(super::shutdown_signal()).await?;
     tracing::info!("worker pool stopped");
     Ok(ExitCode::SUCCESS)
 }

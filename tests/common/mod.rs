@@ -49,9 +49,7 @@ impl Sandbox {
     /// `gala --config <sandbox>/gala.yaml ARGS`, run in the sandbox.
     pub fn gala(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gala"));
-        cmd.current_dir(self.dir.path())
-            .arg("--config")
-            .arg(self.config_path());
+        cmd.current_dir(self.dir.path()).arg("--config").arg(self.config_path());
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("GALA__")) {
             cmd.env_remove(k);
         }
@@ -71,44 +69,14 @@ impl Sandbox {
 }
 
 pub fn make_clip(path: &Path, video: &str, audio: Option<&str>) {
-    let mut args: Vec<String> = vec![
-        "-hide_banner".into(),
-        "-loglevel".into(),
-        "error".into(),
-        "-f".into(),
-        "lavfi".into(),
-        "-i".into(),
-        video.into(),
-    ];
+    let mut args: Vec<String> = vec!["-hide_banner".into(), "-loglevel".into(), "error".into(), "-f".into(), "lavfi".into(), "-i".into(), video.into()];
     if let Some(a) = audio {
-        args.extend([
-            "-f".into(),
-            "lavfi".into(),
-            "-i".into(),
-            a.into(),
-            "-c:a".into(),
-            "aac".into(),
-            "-shortest".into(),
-        ]);
+        args.extend(["-f".into(), "lavfi".into(), "-i".into(), a.into(), "-c:a".into(), "aac".into(), "-shortest".into()]);
     }
-    args.extend(
-        [
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ]
-        .map(String::from),
-    );
+    args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"].map(String::from));
     gala_pipeline::demo::ffmpeg(&args, path).unwrap();
 }
 
 pub fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }

@@ -55,10 +55,7 @@ impl ClipState {
 
     /// Nothing more will happen to the clip without a new upload or an operator.
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            ClipState::Ready | ClipState::Rejected | ClipState::Failed
-        )
+        matches!(self, ClipState::Ready | ClipState::Rejected | ClipState::Failed)
     }
 }
 
@@ -101,25 +98,18 @@ pub async fn insert(db: &Db, source_name: &str, sha256: &str, size: i64) -> anyh
 }
 
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<Clip>> {
-    let row = sqlx::query("SELECT * FROM clips WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row = sqlx::query("SELECT * FROM clips WHERE id = $1").bind(id).fetch_optional(&db.pool).await?;
     row.map(|r| from_row(&r)).transpose()
 }
 
 /// Every clip, oldest first.
 pub async fn list(db: &Db) -> anyhow::Result<Vec<Clip>> {
-    let rows = sqlx::query("SELECT * FROM clips ORDER BY id")
-        .fetch_all(&db.pool)
-        .await?;
+    let rows = sqlx::query("SELECT * FROM clips ORDER BY id").fetch_all(&db.pool).await?;
     rows.iter().map(from_row).collect()
 }
 
 fn json<T: serde::de::DeserializeOwned>(text: Option<String>) -> anyhow::Result<Option<T>> {
-    text.map(|t| serde_json::from_str(&t))
-        .transpose()
-        .map_err(Into::into)
+    text.map(|t| serde_json::from_str(&t)).transpose().map_err(Into::into)
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Clip> {
@@ -184,12 +174,7 @@ pub async fn set_probe(db: &Db, id: i64, probe: &ProbeInfo) -> anyhow::Result<()
     set_text(db, id, "probe", &serde_json::to_string(probe)?).await
 }
 
-pub async fn set_normalized(
-    db: &Db,
-    id: i64,
-    sha256: &str,
-    report: &NormalizeReport,
-) -> anyhow::Result<()> {
+pub async fn set_normalized(db: &Db, id: i64, sha256: &str, report: &NormalizeReport) -> anyhow::Result<()> {
     set_text(db, id, "normalized_sha256", sha256).await?;
     set_text(db, id, "normalize_report", &serde_json::to_string(report)?).await
 }
@@ -237,11 +222,6 @@ impl Artifact {
 /// `column` is one of this module's own constant names, never user input.
 async fn set_text(db: &Db, id: i64, column: &str, value: &str) -> anyhow::Result<()> {
     let sql = format!("UPDATE clips SET {column} = $1, updated_at = $2 WHERE id = $3");
-    sqlx::query(&sql)
-        .bind(value)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(&sql).bind(value).bind(now_ms()).bind(id).execute(&db.pool).await?;
     Ok(())
 }

@@ -71,9 +71,7 @@ pub async fn submit_file(env: &IngestEnv, path: &Path, display_name: &str) -> an
     })
     .await??;
     let clip_id = clips::insert(&env.db, display_name, &digest, size as i64).await?;
-    crate::jobs::Queue::new(env.db.clone(), env.config.jobs.clone())
-        .enqueue(job(PROBE, clip_id))
-        .await?;
+    crate::jobs::Queue::new(env.db.clone(), env.config.jobs.clone()).enqueue(job(PROBE, clip_id)).await?;
     Ok(clip_id)
 }
 
@@ -82,12 +80,7 @@ pub fn handlers(env: IngestEnv) -> Vec<Arc<dyn Handler>> {
     let env = Arc::new(env);
     [PROBE, NORMALIZE, QC, THUMBNAILS, PROXY]
         .into_iter()
-        .map(|kind| {
-            Arc::new(Step {
-                kind,
-                env: env.clone(),
-            }) as Arc<dyn Handler>
-        })
+        .map(|kind| Arc::new(Step { kind, env: env.clone() }) as Arc<dyn Handler>)
         .collect()
 }
 
@@ -101,37 +94,20 @@ impl Handler for Step {
         self.kind
     }
 
-    fn run(
-        &self,
-        ctx: JobContext,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Done, JobError>> + Send + '_>>
-    {
+    fn run(&self, ctx: JobContext) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Done, JobError>> + Send + '_>> {
         Box::pin(async move {
             let payload: ClipJob = serde_json::from_value(ctx.job.payload.clone())
                 .map_err(|e| JobError::Fatal(format!("bad payload: {e}")))?;
             let last_try = ctx.job.attempts >= ctx.job.max_attempts;
             match self.step(&ctx, payload.clip_id).await {
-                Ok(next) => Ok(Done {
-                    result: json!({ "clip_id": payload.clip_id }),
-                    next,
-                }),
+                Ok(next) => Ok(Done { result: json!({ "clip_id": payload.clip_id }), next }),
                 Err(IngestError::Rejected(why)) => {
-                    clips::reject(&self.env.db, payload.clip_id, &why)
-                        .await
-                        .map_err(JobError::Retry)?;
-                    Ok(Done {
-                        result: json!({ "clip_id": payload.clip_id, "rejected": why }),
-                        next: vec![],
-                    })
+                    clips::reject(&self.env.db, payload.clip_id, &why).await.map_err(JobError::Retry)?;
+                    Ok(Done { result: json!({ "clip_id": payload.clip_id, "rejected": why }), next: vec![] })
                 }
                 Err(IngestError::Internal(e)) if last_try => {
-                    let reason = format!(
-                        "processing failed after {} attempts: {e:#}",
-                        ctx.job.attempts
-                    );
-                    clips::fail(&self.env.db, payload.clip_id, &reason)
-                        .await
-                        .map_err(JobError::Retry)?;
+                    let reason = format!("processing failed after {} attempts: {e:#}", ctx.job.attempts);
+                    clips::fail(&self.env.db, payload.clip_id, &reason).await.map_err(JobError::Retry)?;
                     Err(JobError::Fatal(reason))
                 }
                 Err(IngestError::Internal(e)) => Err(JobError::Retry(e)),
@@ -144,9 +120,7 @@ impl Step {
     /// Runs this step for one clip; returns the jobs that follow it.
     async fn step(&self, ctx: &JobContext, clip_id: i64) -> Result<Vec<NewJob>, IngestError> {
         let env = &self.env;
-        let clip = clips::get(&env.db, clip_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("clip {clip_id} does not exist"))?;
+        let clip = clips::get(&env.db, clip_id).await?.ok_or_else(|| anyhow::anyhow!("clip {clip_id} does not exist"))?;
         if clip.state.is_final() {
             return Ok(vec![]); // already rejected by a sibling step, or done before a crash
         }
@@ -174,8 +148,7 @@ impl Step {
                     let store = env.store.clone();
                     let out = out.clone();
                     blocking(move || {
-                        let report =
-                            normalize::normalize(&src, &out, &cfg.house, &cfg.limits, &*progress)?;
+                        let report = normalize::normalize(&src, &out, &cfg.house, &cfg.limits, &*progress)?;
                         Ok((report, store.put_file(&out)?))
                     })
                     .await?
@@ -210,27 +183,16 @@ impl Step {
                 let dir = scratch.path().to_path_buf();
                 let store = env.store.clone();
                 let made = blocking(move || {
-                    let (poster, sheet, wave) = (
-                        dir.join("poster.png"),
-                        dir.join("sheet.png"),
-                        dir.join("waveform.png"),
-                    );
+                    let (poster, sheet, wave) = (dir.join("poster.png"), dir.join("sheet.png"), dir.join("waveform.png"));
                     thumbs::poster(&normalized, &poster, &cfg.thumbnails, &cfg.limits)?;
                     progress(0.4);
                     thumbs::contact_sheet(&normalized, &sheet, &cfg.thumbnails, &cfg.limits)?;
                     progress(0.8);
                     thumbs::waveform(&normalized, &wave, &cfg.thumbnails, &cfg.limits)?;
-                    Ok([
-                        store.put_file(&poster)?,
-                        store.put_file(&sheet)?,
-                        store.put_file(&wave)?,
-                    ])
+                    Ok([store.put_file(&poster)?, store.put_file(&sheet)?, store.put_file(&wave)?])
                 })
                 .await?;
-                for (artifact, digest) in [Artifact::Poster, Artifact::Sheet, Artifact::Waveform]
-                    .into_iter()
-                    .zip(made)
-                {
+                for (artifact, digest) in [Artifact::Poster, Artifact::Sheet, Artifact::Waveform].into_iter().zip(made) {
                     clips::set_artifact(&env.db, clip_id, artifact, &digest).await?;
                 }
                 Ok(vec![])
@@ -253,19 +215,12 @@ impl Step {
     }
 
     fn normalized(&self, clip: &clips::Clip) -> Result<PathBuf, IngestError> {
-        let digest = clip
-            .normalized_sha256
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("clip {} has no normalized file yet", clip.id))?;
+        let digest = clip.normalized_sha256.as_deref().ok_or_else(|| anyhow::anyhow!("clip {} has no normalized file yet", clip.id))?;
         Ok(self.env.store.local_path(digest)?)
     }
 }
 
 /// Runs CPU-heavy media work off the async executor.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, IngestError> + Send + 'static,
-) -> Result<T, IngestError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| IngestError::Internal(anyhow::anyhow!("media step panicked: {e}")))?
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, IngestError> + Send + 'static) -> Result<T, IngestError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| IngestError::Internal(anyhow::anyhow!("media step panicked: {e}")))?
 }

@@ -22,8 +22,7 @@ use crate::storage::{Backend, Db};
 pub const DEFAULT_PRIORITY: i64 = 100;
 
 /// Columns of a [`Job`], in the order [`job_from_row`] reads them by name.
-const JOB_COLUMNS: &str =
-    "id, kind, subject, payload, state, priority, attempts, max_attempts, progress, \
+const JOB_COLUMNS: &str = "id, kind, subject, payload, state, priority, attempts, max_attempts, progress, \
      progress_note, lease_owner, lease_expires_at, run_after, last_error, result, parent_id, \
      created_at, updated_at, finished_at";
 
