@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-debian-deps.sh
+scripts/install-test-tools.sh   # the real tus clients (tuspy, tus-js-client) the upload tests drive
 GALA_TEST_POSTGRES_URL=$(scripts/postgres-for-tests.sh)
 export GALA_TEST_POSTGRES_URL
 echo "store tests on SQLite and on PostgreSQL ($GALA_TEST_POSTGRES_URL)"

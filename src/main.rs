@@ -46,7 +46,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cmd::init_tracing(cli.log_json, matches!(cli.command, Command::Worker(_) | Command::Serve(_)));
+    cmd::init_tracing(
+        cli.log_json,
+        matches!(cli.command, Command::Worker(_) | Command::Serve(_)),
+    );
     let config = match load_config(cli.config) {
         Ok(c) => c,
         Err(e) => {

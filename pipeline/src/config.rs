@@ -37,6 +37,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// The studio web server (`gala serve`): accounts, sessions, limits.
     pub studio: StudioConfig,
+    /// Resumable uploads (tus) into the studio.
+    pub uploads: UploadsConfig,
 }
 
 impl Default for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             thumbnails: ThumbnailConfig::default(),
             jobs: JobsConfig::default(),
             studio: StudioConfig::default(),
+            uploads: UploadsConfig::default(),
         }
     }
 }
@@ -351,6 +354,43 @@ impl Default for StudioConfig {
             password_reset_ttl_min: 60,
             max_body_bytes: 1 << 20,
             smtp: SmtpConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadsConfig {
+    /// Largest file one upload may declare, bytes. Default 2 GiB.
+    pub max_bytes: u64,
+    /// Bytes one user may hold in unfinished and finished uploads together. Default 10 GiB.
+    pub quota_bytes: u64,
+    /// Unfinished and finished uploads one user may hold. Default 50.
+    pub quota_files: u64,
+    /// An upload not finished this many hours after its creation expires and its bytes are
+    /// deleted. Default 24.
+    pub expiry_h: u64,
+    /// How often the studio looks for expired uploads (and retries hand-offs), seconds.
+    /// Default 600.
+    pub cleanup_every_s: u64,
+    /// Largest `Upload-Metadata` header accepted, bytes. Default 4096.
+    pub max_metadata_bytes: u64,
+    /// MIME types a client may declare (`filetype` metadata); `type/*` matches a whole family.
+    /// Empty: any type. The declared type is only a first filter; ingest probes every file.
+    /// Default `["video/*"]`.
+    pub allowed_types: Vec<String>,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        UploadsConfig {
+            max_bytes: 2 << 30,
+            quota_bytes: 10 << 30,
+            quota_files: 50,
+            expiry_h: 24,
+            cleanup_every_s: 600,
+            max_metadata_bytes: 4096,
+            allowed_types: vec!["video/*".into()],
         }
     }
 }

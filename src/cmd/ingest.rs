@@ -94,7 +94,10 @@ pub async fn ingest_files(
 /// Progress of every running job, by subject.
 async fn job_progress(engine: &Engine) -> anyhow::Result<HashMap<String, f64>> {
     let running = engine.queue.running().await?;
-    Ok(running.into_iter().filter_map(|j| Some((j.subject?, j.progress))).collect())
+    Ok(running
+        .into_iter()
+        .filter_map(|j| Some((j.subject?, j.progress)))
+        .collect())
 }
 
 /// The progress bars: one per file, or one for all when there are many.
@@ -112,9 +115,15 @@ impl Display {
         }
         if files.len() > BARS_PER_FILE_MAX {
             let bar = bars.add(ProgressBar::new(files.len() as u64 * 1000));
-            bar.set_style(style("{prefix:>12.bold} [{bar:40}] {percent:>3}% {msg} (eta {eta})"));
+            bar.set_style(style(
+                "{prefix:>12.bold} [{bar:40}] {percent:>3}% {msg} (eta {eta})",
+            ));
             bar.set_prefix(format!("{} files", files.len()));
-            return Display { _bars: bars, per_file: Vec::new(), overall: Some(bar) };
+            return Display {
+                _bars: bars,
+                per_file: Vec::new(),
+                overall: Some(bar),
+            };
         }
         let per_file = files
             .iter()
@@ -125,7 +134,11 @@ impl Display {
                 bar
             })
             .collect();
-        Display { _bars: bars, per_file, overall: None }
+        Display {
+            _bars: bars,
+            per_file,
+            overall: None,
+        }
     }
 
     fn update(&mut self, clips: &[Clip], progress: &HashMap<String, f64>) {
@@ -162,7 +175,9 @@ impl Display {
 }
 
 fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template).expect("valid template").progress_chars("=> ")
+    ProgressStyle::with_template(template)
+        .expect("valid template")
+        .progress_chars("=> ")
 }
 
 fn display_name(path: &Path) -> String {

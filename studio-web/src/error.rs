@@ -145,8 +145,7 @@ impl IntoResponse for WebError {
 /// Whether the client wants JSON rather than a page: the API, tus uploads, or Accept says so.
 pub fn wants_json(path: &str, headers: &HeaderMap) -> bool {
     path.starts_with("/api/")
-        || path.starts_with("/tus")
-        || path.starts_with("/uploads/tus")
+        || path.starts_with("/uploads/")
         || headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())

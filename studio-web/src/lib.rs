@@ -9,7 +9,8 @@
 //!   browsers).
 //! - Features: [`auth`] (sign-up, login, sessions, CSRF, rate limits, password reset),
 //!   [`accounts`] (the users repository), [`admin`] (account administration), [`api`] (JSON and
-//!   OpenAPI), [`home`], [`i18n`] (English and Chinese).
+//!   OpenAPI), [`home`], [`i18n`] (English and Chinese), [`upload`] (resumable uploads over
+//!   tus 1.0).
 //! - [`page::Page`]: what every page template gets (translator, user menu, CSRF token).
 
 pub mod accounts;
@@ -22,6 +23,7 @@ pub mod home;
 pub mod i18n;
 pub mod page;
 pub mod state;
+pub mod upload;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,8 +56,13 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             reject_oversize,
         ));
+    // Uploads bring their own size limits (tus creation checks them before any byte arrives).
+    let uploads = Router::new()
+        .nest("/uploads", upload::router())
+        .layer(middleware::from_fn_with_state(state.clone(), upload_owner));
     Router::new()
         .merge(limited)
+        .merge(uploads)
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -71,17 +78,34 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves the studio on `listener` until `shutdown` resolves, then finishes the requests in
-/// flight.
+/// flight. The upload clean-up (expired uploads, retried hand-offs) runs alongside.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let cleanup = state.uploads.spawn_cleanup(stopped(stop_rx.clone()));
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(stopped(stop_rx))
         .await?;
+    cleanup.await?;
     Ok(())
+}
+
+/// Uploads belong to the logged-in user: the tus handlers read [`upload::UploadOwner`].
+async fn upload_owner(user: auth::CurrentUser, mut req: Request, next: Next) -> Response {
+    req.extensions_mut()
+        .insert(upload::UploadOwner { user_id: user.id });
+    next.run(req).await
 }
 
 /// The span of a request names its route pattern, not its path: paths can hold tokens

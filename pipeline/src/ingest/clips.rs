@@ -66,6 +66,8 @@ impl ClipState {
 #[derive(Debug, Clone, Serialize)]
 pub struct Clip {
     pub id: i64,
+    /// The tus upload it came from, when it came through the studio.
+    pub upload_id: Option<String>,
     pub source_name: String,
     pub source_sha256: String,
     pub source_size: i64,
@@ -84,20 +86,39 @@ pub struct Clip {
     pub updated_at: i64,
 }
 
-pub async fn insert(db: &Db, source_name: &str, sha256: &str, size: i64) -> anyhow::Result<i64> {
+/// A new clip, on the caller's connection (so its first job can share the transaction).
+/// `upload_id` names the upload it came from; a second clip for one upload is refused by the
+/// database.
+pub async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    source_name: &str,
+    sha256: &str,
+    size: i64,
+    upload_id: Option<&str>,
+) -> anyhow::Result<i64> {
     let now = now_ms();
     let row = sqlx::query(
-        "INSERT INTO clips (source_name, source_sha256, source_size, state, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        "INSERT INTO clips (source_name, source_sha256, source_size, state, created_at, updated_at, upload_id)
+         VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
     )
     .bind(source_name)
     .bind(sha256)
     .bind(size)
     .bind(ClipState::Queued.as_str())
     .bind(now)
-    .fetch_one(&db.pool)
+    .bind(upload_id)
+    .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("id")?)
+}
+
+/// The clip made from upload `upload_id`, if any.
+pub async fn find_by_upload(db: &Db, upload_id: &str) -> anyhow::Result<Option<i64>> {
+    let row = sqlx::query("SELECT id FROM clips WHERE upload_id = $1")
+        .bind(upload_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<Clip>> {
@@ -114,7 +135,10 @@ pub async fn get_many(db: &Db, ids: &[i64]) -> anyhow::Result<Vec<Clip>> {
     // Bounded IN lists keep every backend within its parameter limit.
     for chunk in ids.chunks(500) {
         let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT * FROM clips WHERE id IN ({}) ORDER BY id", params.join(", "));
+        let sql = format!(
+            "SELECT * FROM clips WHERE id IN ({}) ORDER BY id",
+            params.join(", ")
+        );
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(*id);
@@ -143,6 +167,7 @@ fn json<T: serde::de::DeserializeOwned>(text: Option<String>) -> anyhow::Result<
 fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Clip> {
     Ok(Clip {
         id: r.try_get("id")?,
+        upload_id: r.try_get("upload_id")?,
         source_name: r.try_get("source_name")?,
         source_sha256: r.try_get("source_sha256")?,
         source_size: r.try_get("source_size")?,

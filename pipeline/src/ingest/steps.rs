@@ -60,8 +60,32 @@ impl IngestEnv {
     }
 }
 
-/// Copies `path` into the media store, records a clip and queues its first job.
+/// Copies `path` into the media store, records a clip and queues its first job; the clip and
+/// its job are committed together.
 pub async fn submit_file(env: &IngestEnv, path: &Path, display_name: &str) -> anyhow::Result<i64> {
+    submit(env, path, display_name, None).await
+}
+
+/// Like [`submit_file`] for a finished studio upload, at most once per upload: offered again
+/// (after a crash), it returns the clip made the first time.
+pub async fn submit_upload(
+    env: &IngestEnv,
+    path: &Path,
+    display_name: &str,
+    upload_id: &str,
+) -> anyhow::Result<i64> {
+    if let Some(id) = clips::find_by_upload(&env.db, upload_id).await? {
+        return Ok(id);
+    }
+    submit(env, path, display_name, Some(upload_id)).await
+}
+
+async fn submit(
+    env: &IngestEnv,
+    path: &Path,
+    display_name: &str,
+    upload_id: Option<&str>,
+) -> anyhow::Result<i64> {
     let store = env.store.clone();
     let owned = path.to_path_buf();
     let (digest, size) = tokio::task::spawn_blocking(move || {
@@ -70,10 +94,11 @@ pub async fn submit_file(env: &IngestEnv, path: &Path, display_name: &str) -> an
         anyhow::Ok((digest, size))
     })
     .await??;
-    let clip_id = clips::insert(&env.db, display_name, &digest, size as i64).await?;
-    crate::jobs::Queue::new(env.db.clone(), env.config.jobs.clone())
-        .enqueue(job(PROBE, clip_id))
-        .await?;
+    let queue = crate::jobs::Queue::new(env.db.clone(), env.config.jobs.clone());
+    let mut tx = env.db.pool.begin().await?;
+    let clip_id = clips::insert(&mut tx, display_name, &digest, size as i64, upload_id).await?;
+    queue.enqueue_in(&mut tx, job(PROBE, clip_id)).await?;
+    tx.commit().await?;
     Ok(clip_id)
 }
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The real tus clients the upload tests drive (studio-web/tests/uploads.rs): tuspy in a
+# virtual environment under target/tus-tools/venv, tus-js-client under tests/tus/node_modules.
+# Needs python3 (with venv) and Node 20 with npm; network only here, never at test time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/tus-tools/venv
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/tus/requirements.txt
+(cd tests/tus && npm ci --no-audit --no-fund --loglevel=error)
+echo "tus clients installed: $venv, tests/tus/node_modules"
