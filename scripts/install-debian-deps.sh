@@ -14,12 +14,17 @@ packages=(
   fonts-noto-cjk fonts-dejavu-core
   # PostgreSQL for the multi-node store tests
   postgresql postgresql-client
+  # the real tus clients of the upload tests: tuspy (Python) and tus-js-client (Node)
+  python3 python3-venv nodejs
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# npm: Debian packages it apart from nodejs; a NodeSource nodejs brings its own.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-debian-deps: all packages present"
