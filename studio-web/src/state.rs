@@ -37,8 +37,7 @@ impl AppState {
     /// Builds the state for `engine`: loads (or makes, on first start) the shared keys.
     pub async fn new(engine: Engine) -> anyhow::Result<AppState> {
         let csrf_key = crate::auth::csrf::load_or_create_key(&engine.db).await?;
-        let uploads =
-            UploadService::new(
+        let uploads = UploadService::new(
             engine.db.clone(),
             engine.config.clone(),
             crate::submissions::handoff(&engine),

@@ -100,7 +100,10 @@ struct SubmissionList {
 /// The logged-in user's submissions, newest first.
 #[utoipa::path(get, path = "/api/submissions", tag = "submissions",
     responses((status = 200, body = SubmissionList), (status = 401)))]
-async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Json<SubmissionList>, WebError> {
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<SubmissionList>, WebError> {
     let subs = repo::list_by_owner(&state.engine.db, user.id).await?;
     Ok(Json(SubmissionList {
         submissions: subs.into_iter().map(Into::into).collect(),
@@ -125,7 +128,11 @@ async fn create(
 #[utoipa::path(get, path = "/api/submissions/{id}", tag = "submissions",
     params(("id" = i64, Path, description = "submission id")),
     responses((status = 200, body = SubmissionView), (status = 404)))]
-async fn one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<SubmissionView>, WebError> {
+async fn one(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<SubmissionView>, WebError> {
     Ok(Json(super::readable(&state, &user, id).await?.into()))
 }
 
@@ -179,7 +186,11 @@ struct VersionList {
 #[utoipa::path(get, path = "/api/submissions/{id}/versions", tag = "submissions",
     params(("id" = i64, Path, description = "submission id")),
     responses((status = 200, body = VersionList), (status = 404)))]
-async fn versions(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<VersionList>, WebError> {
+async fn versions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<VersionList>, WebError> {
     let sub = super::readable(&state, &user, id).await?;
     Ok(Json(VersionList {
         versions: repo::versions(&state.engine.db, sub.id).await?,

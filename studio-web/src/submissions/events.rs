@@ -65,7 +65,10 @@ async fn poll(state: &AppState, owner: i64, tr: &Tr, seen: Option<Seen>) -> (Vec
     let subs = match repo::list_by_owner(&state.engine.db, owner).await {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "status events: reading submissions");
+            tracing::error!(
+                error = format!("{e:#}"),
+                "status events: reading submissions"
+            );
             return (Vec::new(), seen);
         }
     };
@@ -90,10 +93,14 @@ fn event_of(s: &Submission, tr: &Tr) -> Option<Event> {
     let data = StatusEvent {
         id: s.id,
         processing: s.processing,
-        processing_label: tr.get(&format!("processing.{}", s.processing.as_str())).to_string(),
+        processing_label: tr
+            .get(&format!("processing.{}", s.processing.as_str()))
+            .to_string(),
         processing_reason: s.processing_reason.clone(),
         selection: s.selection,
-        selection_label: tr.get(&format!("selection.{}", s.selection.as_str())).to_string(),
+        selection_label: tr
+            .get(&format!("selection.{}", s.selection.as_str()))
+            .to_string(),
     };
     Event::default().event("status").json_data(data).ok()
 }

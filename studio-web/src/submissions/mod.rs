@@ -44,7 +44,10 @@ pub fn router() -> Router<AppState> {
         .route("/submissions/new", get(pages::new_form).post(pages::create))
         .route("/submissions/events", get(events::stream))
         .route("/submissions/{id}", get(pages::detail))
-        .route("/submissions/{id}/edit", get(pages::edit_form).post(pages::edit))
+        .route(
+            "/submissions/{id}/edit",
+            get(pages::edit_form).post(pages::edit),
+        )
         .route("/submissions/{id}/upload", get(pages::upload))
         .route("/media/{kind}/{id}", get(media::serve))
         .merge(api::router())
@@ -54,8 +57,14 @@ pub fn router() -> Router<AppState> {
 const READERS: [Role; 3] = [Role::Reviewer, Role::Director, Role::Admin];
 
 /// Submission `id` if `user` may read it; 404 otherwise (as if it did not exist).
-pub async fn readable(state: &AppState, user: &CurrentUser, id: i64) -> Result<Submission, WebError> {
-    let sub = repo::get(&state.engine.db, id).await?.ok_or(WebError::NotFound)?;
+pub async fn readable(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<Submission, WebError> {
+    let sub = repo::get(&state.engine.db, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
     if sub.owner_id == user.id || READERS.contains(&user.role) {
         Ok(sub)
     } else {
@@ -65,7 +74,9 @@ pub async fn readable(state: &AppState, user: &CurrentUser, id: i64) -> Result<S
 
 /// Submission `id` if `user` owns it; 404 otherwise.
 pub async fn owned(state: &AppState, user: &CurrentUser, id: i64) -> Result<Submission, WebError> {
-    let sub = repo::get(&state.engine.db, id).await?.ok_or(WebError::NotFound)?;
+    let sub = repo::get(&state.engine.db, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
     if sub.owner_id == user.id {
         Ok(sub)
     } else {
@@ -74,7 +85,11 @@ pub async fn owned(state: &AppState, user: &CurrentUser, id: i64) -> Result<Subm
 }
 
 /// Creates a submission for `user` (creators; admins pass every check).
-pub async fn create(state: &AppState, user: &CurrentUser, input: &SubmissionInput) -> Result<i64, WebError> {
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    input: &SubmissionInput,
+) -> Result<i64, WebError> {
     user.require(&[Role::Creator])?;
     let valid = input.validate().map_err(WebError::Validation)?;
     let id = repo::create(&state.engine.db, user.id, &valid).await?;
@@ -83,14 +98,23 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: &SubmissionInpu
 }
 
 /// Replaces the editable fields of `user`'s submission `id`; 409 once review locked it.
-pub async fn edit(state: &AppState, user: &CurrentUser, id: i64, input: &SubmissionInput) -> Result<(), WebError> {
+pub async fn edit(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    input: &SubmissionInput,
+) -> Result<(), WebError> {
     let sub = owned(state, user, id).await?;
     if sub.locked {
-        return Err(WebError::Conflict("this submission is locked by review".into()));
+        return Err(WebError::Conflict(
+            "this submission is locked by review".into(),
+        ));
     }
     let valid = input.validate().map_err(WebError::Validation)?;
     if !repo::update(&state.engine.db, id, &valid).await? {
-        return Err(WebError::Conflict("this submission is locked by review".into()));
+        return Err(WebError::Conflict(
+            "this submission is locked by review".into(),
+        ));
     }
     Ok(())
 }
@@ -115,7 +139,9 @@ fn submission_id_in(metadata: &str) -> Option<i64> {
         if key != "submission_id" {
             return None;
         }
-        let bytes = base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()?;
         String::from_utf8(bytes).ok()?.trim().parse().ok()
     })
 }
@@ -123,7 +149,11 @@ fn submission_id_in(metadata: &str) -> Option<i64> {
 /// Refuses a tus creation (POST …/files) that names no submission (400), someone else's or a
 /// missing one (404), or one that takes no new version now (409). Runs inside the uploads'
 /// owner layer.
-pub async fn check_upload_creation(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn check_upload_creation(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }
@@ -136,15 +166,18 @@ pub async fn check_upload_creation(State(state): State<AppState>, req: Request, 
         .and_then(|v| v.to_str().ok())
         .and_then(submission_id_in);
     let Some(id) = id else {
-        return WebError::BadRequest("name the submission this upload is for (submission_id metadata)".into())
-            .into_response();
+        return WebError::BadRequest(
+            "name the submission this upload is for (submission_id metadata)".into(),
+        )
+        .into_response();
     };
     match repo::get(&state.engine.db, id).await {
         Ok(Some(sub)) if sub.owner_id == owner.user_id => {
             if sub.accepts_version() {
                 next.run(req).await
             } else {
-                WebError::Conflict("this submission does not take a new version now".into()).into_response()
+                WebError::Conflict("this submission does not take a new version now".into())
+                    .into_response()
             }
         }
         Ok(_) => WebError::NotFound.into_response(),
@@ -165,16 +198,24 @@ pub fn handoff(engine: &Engine) -> OnComplete {
             if repo::has_version_of_upload(db, &done.id).await? {
                 return Ok(());
             }
-            let sub = match done.metadata.get("submission_id").and_then(|s| s.trim().parse::<i64>().ok()) {
+            let sub = match done
+                .metadata
+                .get("submission_id")
+                .and_then(|s| s.trim().parse::<i64>().ok())
+            {
                 Some(id) => repo::get(db, id).await?,
                 None => None,
             };
-            let Some(sub) = sub.filter(|s| s.owner_id == done.owner.user_id && s.accepts_version()) else {
+            let Some(sub) = sub.filter(|s| s.owner_id == done.owner.user_id && s.accepts_version())
+            else {
                 tracing::warn!(upload = %done.id, owner = done.owner.user_id,
                     "finished upload refused: no submission of its owner takes it as a new version");
                 return Ok(());
             };
-            let name = done.filename.clone().unwrap_or_else(|| format!("upload-{}", done.id));
+            let name = done
+                .filename
+                .clone()
+                .unwrap_or_else(|| format!("upload-{}", done.id));
             let clip = steps::submit_upload(&env, &done.path, &name, &done.id).await?;
             if repo::add_version(db, sub.id, &done.id, clip).await? {
                 tracing::info!(upload = %done.id, clip, submission = sub.id, "upload handed to ingest as a new version");
@@ -197,7 +238,10 @@ mod tests {
         let header = format!("filename {},submission_id {}", b64("a.mp4"), b64("42"));
         assert_eq!(submission_id_in(&header), Some(42));
         assert_eq!(submission_id_in(&format!("filename {}", b64("a"))), None);
-        assert_eq!(submission_id_in(&format!("submission_id {}", b64("x"))), None);
+        assert_eq!(
+            submission_id_in(&format!("submission_id {}", b64("x"))),
+            None
+        );
         assert_eq!(submission_id_in("submission_id !!!"), None);
     }
 }

@@ -27,8 +27,12 @@ impl Row {
     fn new(page: &Page, sub: Submission) -> Row {
         Row {
             category: page.t(&sub.category.label_key()).to_string(),
-            processing: page.t(&format!("processing.{}", sub.processing.as_str())).to_string(),
-            selection: page.t(&format!("selection.{}", sub.selection.as_str())).to_string(),
+            processing: page
+                .t(&format!("processing.{}", sub.processing.as_str()))
+                .to_string(),
+            selection: page
+                .t(&format!("selection.{}", sub.selection.as_str()))
+                .to_string(),
             sub,
         }
     }
@@ -42,7 +46,11 @@ struct ListPage {
     can_create: bool,
 }
 
-pub(super) async fn list(State(state): State<AppState>, user: CurrentUser, page: Page) -> Result<Response, WebError> {
+pub(super) async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+) -> Result<Response, WebError> {
     let subs = repo::list_by_owner(&state.engine.db, user.id).await?;
     let rows = subs.into_iter().map(|s| Row::new(&page, s)).collect();
     render(&ListPage {
@@ -112,7 +120,13 @@ struct FormPage {
 }
 
 impl FormPage {
-    fn new(page: Page, action: String, heading: &'static str, values: FormFields, errors: FieldErrors) -> FormPage {
+    fn new(
+        page: Page,
+        action: String,
+        heading: &'static str,
+        values: FormFields,
+        errors: FieldErrors,
+    ) -> FormPage {
         let categories = Category::ALL
             .iter()
             .map(|c| (c.as_str(), page.t(&c.label_key()).to_string()))
@@ -121,7 +135,15 @@ impl FormPage {
             .iter()
             .map(|l| (*l, page.t(&format!("language.{l}")).to_string()))
             .collect();
-        FormPage { page, action, heading, values, errors, categories, languages }
+        FormPage {
+            page,
+            action,
+            heading,
+            values,
+            errors,
+            categories,
+            languages,
+        }
     }
 
     fn error(&self, field: &str) -> Option<&str> {
@@ -135,7 +157,13 @@ pub(super) async fn new_form(user: CurrentUser, page: Page) -> Result<Response, 
         language: "zh-CN".into(),
         ..FormFields::default()
     };
-    render(&FormPage::new(page, "/submissions/new".into(), "subs.new_title", values, FieldErrors::new()))
+    render(&FormPage::new(
+        page,
+        "/submissions/new".into(),
+        "subs.new_title",
+        values,
+        FieldErrors::new(),
+    ))
 }
 
 pub(super) async fn create(
@@ -148,7 +176,13 @@ pub(super) async fn create(
         Ok(id) => Ok(Redirect::to(&format!("/submissions/{id}/upload")).into_response()),
         Err(WebError::Validation(errors)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &FormPage::new(page, "/submissions/new".into(), "subs.new_title", form, errors),
+            &FormPage::new(
+                page,
+                "/submissions/new".into(),
+                "subs.new_title",
+                form,
+                errors,
+            ),
         ),
         Err(e) => Err(e),
     }
@@ -175,7 +209,9 @@ pub(super) async fn detail(
         .await?
         .into_iter()
         .map(|v| {
-            let label = page.t(&format!("processing.{}", v.processing.as_str())).to_string();
+            let label = page
+                .t(&format!("processing.{}", v.processing.as_str()))
+                .to_string();
             (v, label)
         })
         .collect();
@@ -193,7 +229,9 @@ pub(super) async fn detail(
 async fn editable(state: &AppState, user: &CurrentUser, id: i64) -> Result<Submission, WebError> {
     let sub = super::owned(state, user, id).await?;
     if sub.locked {
-        return Err(WebError::Conflict("this submission is locked by review".into()));
+        return Err(WebError::Conflict(
+            "this submission is locked by review".into(),
+        ));
     }
     Ok(sub)
 }
@@ -206,7 +244,13 @@ pub(super) async fn edit_form(
 ) -> Result<Response, WebError> {
     let sub = editable(&state, &user, id).await?;
     let action = format!("/submissions/{id}/edit");
-    render(&FormPage::new(page, action, "subs.edit_title", FormFields::of(&sub), FieldErrors::new()))
+    render(&FormPage::new(
+        page,
+        action,
+        "subs.edit_title",
+        FormFields::of(&sub),
+        FieldErrors::new(),
+    ))
 }
 
 pub(super) async fn edit(
@@ -220,7 +264,13 @@ pub(super) async fn edit(
         Ok(()) => Ok(Redirect::to(&format!("/submissions/{id}")).into_response()),
         Err(WebError::Validation(errors)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &FormPage::new(page, format!("/submissions/{id}/edit"), "subs.edit_title", form, errors),
+            &FormPage::new(
+                page,
+                format!("/submissions/{id}/edit"),
+                "subs.edit_title",
+                form,
+                errors,
+            ),
         ),
         Err(e) => Err(e),
     }

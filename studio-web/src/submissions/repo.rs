@@ -321,7 +321,10 @@ pub async fn add_version(db: &Db, id: i64, upload_id: &str, clip_id: i64) -> any
 
 async fn get_in(conn: &mut sqlx::AnyConnection, id: i64) -> anyhow::Result<Option<Submission>> {
     let sql = format!("{SELECT} WHERE s.id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
