@@ -23,7 +23,14 @@ fn root() -> PathBuf {
 fn make_clip(dir: &Path) -> PathBuf {
     let out = dir.join("clip.mp4");
     let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=duration=1:size=320x240:rate=10"])
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=1:size=320x240:rate=10",
+        ])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=1"])
         .args(["-pix_fmt", "yuv420p", "-shortest", "-y"])
         .arg(&out)

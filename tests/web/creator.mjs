@@ -5,6 +5,8 @@
 // OUT_DIR.
 //
 // usage: node creator.mjs BASE_URL CLIP OUT_DIR
+// One run loses the network mid-upload (retried by itself), another reloads the page while the
+// network is down and picks the file again (resumed: one upload, created once).
 // Prints one JSON line {"uploaded": SUBMISSION_ID, "run": NAME} per run once the upload is done,
 // then waits (up to 30 s) for the test to fail that clip and the page to show it.
 import fs from 'node:fs';
@@ -16,13 +18,13 @@ fs.mkdirSync(outDir, { recursive: true });
 
 const runs = [
   { name: 'phone-en', lang: 'en', viewport: { width: 390, height: 844 }, mobile: true,
-    done: 'Uploaded.', failed: 'Failed' },
+    done: 'Uploaded.', failed: 'Failed', drop: 'once' },
   { name: 'desktop-zh', lang: 'zh-CN', viewport: { width: 1280, height: 800 }, mobile: false,
     done: '上传完成', failed: '失败' },
   { name: 'phone-zh', lang: 'zh-CN', viewport: { width: 390, height: 844 }, mobile: true,
     done: '上传完成', failed: '失败' },
   { name: 'desktop-en', lang: 'en', viewport: { width: 1280, height: 800 }, mobile: false,
-    done: 'Uploaded.', failed: 'Failed' },
+    done: 'Uploaded.', failed: 'Failed', drop: 'reload', retrying: 'trying again' },
 ];
 
 const browser = await chromium.launch({
@@ -65,10 +67,41 @@ async function creator(run) {
   await Promise.all([page.waitForURL(/\/submissions\/\d+\/upload$/), page.click('form.stack button[type=submit]')]);
   const id = Number(page.url().match(/\/submissions\/(\d+)\/upload$/)[1]);
 
+  // Count the tus requests: a resumed upload is created once.
+  const sent = { POST: 0, PATCH: 0 };
+  page.on('request', (r) => {
+    if (r.url().includes('/uploads/files') && r.method() in sent) { sent[r.method()] += 1; }
+  });
+  const tus = '**/uploads/files/*';
+  if (run.drop === 'once') {
+    // The network drops during the first PATCH: the page retries by itself.
+    let dropped = false;
+    await page.route(tus, (route) => {
+      if (route.request().method() === 'PATCH' && !dropped) {
+        dropped = true;
+        return route.abort('connectionreset');
+      }
+      return route.continue();
+    });
+  }
+  if (run.drop === 'reload') {
+    // The network is down after the creation; the reader reloads the page and picks the file
+    // again: the upload resumes (no second creation).
+    await page.route(tus, (route) =>
+      route.request().method() === 'PATCH' ? route.abort('internetdisconnected') : route.continue());
+    await page.setInputFiles('#file', clip);
+    await page.click('#start');
+    await page.waitForFunction((text) => document.getElementById('status').textContent.includes(text), run.retrying);
+    await shot(page, run, '2a-network-down');
+    await page.unroute(tus);
+    await page.reload();
+  }
   await page.setInputFiles('#file', clip);
   await page.click('#start');
   await page.waitForFunction((text) => document.getElementById('status').textContent.includes(text), run.done);
   await shot(page, run, '2-uploaded');
+  if (sent.POST !== 1) { throw new Error(`${run.name}: ${sent.POST} creations`); }
+  if (run.drop && sent.PATCH < 2) { throw new Error(`${run.name}: no retry (${sent.PATCH} PATCH)`); }
   await page.waitForURL(`${base}/submissions/${id}`);
   await page.waitForSelector('.processing.state-checking');
   console.log(JSON.stringify({ uploaded: id, run: run.name }));
