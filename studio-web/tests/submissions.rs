@@ -645,3 +645,50 @@ on_both_backends!(
     finished_uploads_become_versions_when_the_submission_takes_them,
     the_api_is_in_the_openapi_document,
 );
+
+/// Two uploads started while the submission had no version: the first to finish becomes
+/// version 1; the second is dropped at the hand-off (no clip, no version), not retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_upload_racing_the_first_is_dropped_at_the_hand_off() {
+    let app = common::spawn_app().await;
+    let client = app.logged_in("maker@example.org", Role::Creator).await;
+    let id = create(&app, &client, good()).await;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let metadata = format!(
+        "filename {},filetype {},submission_id {}",
+        b64("a.mp4"),
+        b64("video/mp4"),
+        b64(&id.to_string())
+    );
+    let body = clip_bytes(7);
+    let token = app.csrf(&client).await;
+    let mut locations = Vec::new();
+    for _ in 0..2 {
+        let r = client
+            .post(app.url("/uploads/files"))
+            .header("Tus-Resumable", TUS)
+            .header("X-CSRF-Token", &token)
+            .header("Upload-Length", body.len().to_string())
+            .header("Upload-Metadata", &metadata)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        locations.push(r.headers()["location"].to_str().unwrap().to_string());
+    }
+    for (n, location) in locations.iter().enumerate() {
+        let r = client
+            .patch(app.url(location))
+            .header("Tus-Resumable", TUS)
+            .header("X-CSRF-Token", &token)
+            .header("Upload-Offset", "0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(if n == 0 { body.clone() } else { clip_bytes(8) })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204, "{location}");
+    }
+    assert_eq!(versions(&app, &client, id).await.len(), 1);
+    assert_eq!(clips::list(&app.state.engine.db).await.unwrap().len(), 1);
+}
