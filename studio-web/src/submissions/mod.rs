@@ -28,7 +28,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use base64::Engine as _;
-use gala_pipeline::ingest::steps;
+use gala_pipeline::ingest::steps::{self, IngestEnv};
+use gala_pipeline::storage::db::Db;
 use gala_pipeline::Engine;
 
 use crate::auth::{CurrentUser, Role};
@@ -193,39 +194,45 @@ pub fn handoff(engine: &Engine) -> OnComplete {
     let env = engine.ingest_env();
     Arc::new(move |done: CompletedUpload| {
         let env = env.clone();
-        Box::pin(async move {
-            let db = &env.db;
-            if repo::has_version_of_upload(db, &done.id).await? {
-                return Ok(());
-            }
-            let sub = match done
-                .metadata
-                .get("submission_id")
-                .and_then(|s| s.trim().parse::<i64>().ok())
-            {
-                Some(id) => repo::get(db, id).await?,
-                None => None,
-            };
-            let Some(sub) = sub.filter(|s| s.owner_id == done.owner.user_id && s.accepts_version())
-            else {
-                tracing::warn!(upload = %done.id, owner = done.owner.user_id,
-                    "finished upload refused: no submission of its owner takes it as a new version");
-                return Ok(());
-            };
-            let name = done
-                .filename
-                .clone()
-                .unwrap_or_else(|| format!("upload-{}", done.id));
-            let clip = steps::submit_upload(&env, &done.path, &name, &done.id).await?;
-            if repo::add_version(db, sub.id, &done.id, clip).await? {
-                tracing::info!(upload = %done.id, clip, submission = sub.id, "upload handed to ingest as a new version");
-            } else {
-                tracing::warn!(upload = %done.id, clip, submission = sub.id,
-                    "the submission stopped taking versions during the hand-off; clip left unattached");
-            }
-            Ok(())
-        })
+        Box::pin(async move { take_upload(&env, &done).await })
     })
+}
+
+/// The hand-off of one finished upload (see [`handoff`]); safe to run again for the same upload.
+async fn take_upload(env: &IngestEnv, done: &CompletedUpload) -> anyhow::Result<()> {
+    let db = &env.db;
+    if repo::has_version_of_upload(db, &done.id).await? {
+        return Ok(());
+    }
+    let Some(sub) = target_of(db, done).await? else {
+        tracing::warn!(upload = %done.id, owner = done.owner.user_id,
+            "finished upload refused: no submission of its owner takes it as a new version");
+        return Ok(());
+    };
+    let name = done
+        .filename
+        .clone()
+        .unwrap_or_else(|| format!("upload-{}", done.id));
+    let clip = steps::submit_upload(env, &done.path, &name, &done.id).await?;
+    if repo::add_version(db, sub.id, &done.id, clip).await? {
+        tracing::info!(upload = %done.id, clip, submission = sub.id,
+            "upload handed to ingest as a new version");
+    } else {
+        tracing::warn!(upload = %done.id, clip, submission = sub.id,
+            "the submission stopped taking versions during the hand-off; clip left unattached");
+    }
+    Ok(())
+}
+
+/// The submission a finished upload names, if its uploader owns it and it takes a version now.
+async fn target_of(db: &Db, done: &CompletedUpload) -> anyhow::Result<Option<Submission>> {
+    let id = done
+        .metadata
+        .get("submission_id")
+        .and_then(|s| s.trim().parse::<i64>().ok());
+    let Some(id) = id else { return Ok(None) };
+    let sub = repo::get(db, id).await?;
+    Ok(sub.filter(|s| s.owner_id == done.owner.user_id && s.accepts_version()))
 }
 
 #[cfg(test)]
