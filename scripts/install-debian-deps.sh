@@ -16,6 +16,8 @@ packages=(
   postgresql postgresql-client
   # the real tus clients of the upload tests: tuspy (Python) and tus-js-client (Node)
   python3 python3-venv nodejs
+  # the browser test of the creator's pages (studio-web/tests/browser.rs, playwright-core)
+  chromium
 )
 
 missing=()

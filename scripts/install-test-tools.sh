@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real tus clients the upload tests drive (studio-web/tests/uploads.rs): tuspy in a
-# virtual environment under target/tus-tools/venv, tus-js-client under tests/tus/node_modules.
+# virtual environment under target/tus-tools/venv, tus-js-client under tests/tus/node_modules;
+# playwright-core under tests/web/node_modules for the browser test.
 # Needs python3 (with venv) and Node 20 with npm; network only here, never at test time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,3 +13,6 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/tus/requirements.txt
 (cd tests/tus && npm ci --no-audit --no-fund --loglevel=error)
 echo "tus clients installed: $venv, tests/tus/node_modules"
+# playwright-core drives Debian's chromium in studio-web/tests/browser.rs (no browser download).
+(cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+echo "browser test driver installed: tests/web/node_modules"

@@ -10,7 +10,7 @@
 //! - Features: [`auth`] (sign-up, login, sessions, CSRF, rate limits, password reset),
 //!   [`accounts`] (the users repository), [`admin`] (account administration), [`api`] (JSON and
 //!   OpenAPI), [`home`], [`i18n`] (English and Chinese), [`upload`] (resumable uploads over
-//!   tus 1.0).
+//!   tus 1.0), [`submissions`] (a creator's submissions, versions, live status, media).
 //! - [`page::Page`]: what every page template gets (translator, user menu, CSRF token).
 
 pub mod accounts;
@@ -23,6 +23,7 @@ pub mod home;
 pub mod i18n;
 pub mod page;
 pub mod state;
+pub mod submissions;
 pub mod upload;
 
 use std::future::Future;
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(admin::router())
         .merge(api::router())
+        .merge(submissions::router())
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -59,6 +61,10 @@ pub fn app(state: AppState) -> Router {
     // Uploads bring their own size limits (tus creation checks them before any byte arrives).
     let uploads = Router::new()
         .nest("/uploads", upload::router())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            submissions::check_upload_creation,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), upload_owner));
     Router::new()
         .merge(limited)

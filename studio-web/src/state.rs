@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use gala_pipeline::ingest::steps;
 use gala_pipeline::Engine;
 
 use crate::i18n::I18n;
-use crate::upload::{CompletedUpload, OnComplete, UploadService};
+use crate::upload::UploadService;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,7 +22,8 @@ pub struct AppState {
     pub csrf_key: Arc<[u8; 32]>,
     /// The static files served under `/assets`.
     pub assets_dir: PathBuf,
-    /// Resumable uploads; a finished one goes to the ingest chain.
+    /// Resumable uploads; a finished one becomes a submission's version
+    /// ([`crate::submissions::handoff`]).
     pub uploads: UploadService,
 }
 
@@ -37,8 +37,11 @@ impl AppState {
     /// Builds the state for `engine`: loads (or makes, on first start) the shared keys.
     pub async fn new(engine: Engine) -> anyhow::Result<AppState> {
         let csrf_key = crate::auth::csrf::load_or_create_key(&engine.db).await?;
-        let uploads =
-            UploadService::new(engine.db.clone(), engine.config.clone(), to_ingest(&engine));
+        let uploads = UploadService::new(
+            engine.db.clone(),
+            engine.config.clone(),
+            crate::submissions::handoff(&engine),
+        );
         Ok(AppState {
             uploads,
             engine,
@@ -62,22 +65,4 @@ fn default_assets_dir() -> PathBuf {
     } else {
         PathBuf::from("assets")
     }
-}
-
-/// Hands a finished upload to the ingest chain, once per upload (see
-/// [`steps::submit_upload`]).
-fn to_ingest(engine: &Engine) -> OnComplete {
-    let env = engine.ingest_env();
-    Arc::new(move |done: CompletedUpload| {
-        let env = env.clone();
-        Box::pin(async move {
-            let name = done
-                .filename
-                .clone()
-                .unwrap_or_else(|| format!("upload-{}", done.id));
-            let clip = steps::submit_upload(&env, &done.path, &name, &done.id).await?;
-            tracing::info!(upload = %done.id, clip, "upload handed to ingest");
-            Ok(())
-        })
-    })
 }

@@ -1,5 +1,5 @@
 //! The tus endpoints as the studio mounts them: behind the session and CSRF check, and a
-//! finished upload handed to the ingest chain exactly once.
+//! finished upload handed to the ingest chain exactly once (as a version of the submission it names).
 
 mod common;
 
@@ -13,15 +13,36 @@ use sha2::Digest;
 
 const TUS: &str = "1.0.0";
 
-fn metadata(name: &str) -> String {
+fn metadata(name: &str, submission: i64) -> String {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    format!("filename {},filetype {}", b64(name), b64("video/mp4"))
+    format!(
+        "filename {},filetype {},submission_id {}",
+        b64(name),
+        b64("video/mp4"),
+        b64(&submission.to_string())
+    )
 }
 
 #[tokio::test]
 async fn a_logged_in_creator_uploads_and_the_clip_enters_ingest_once() {
     let app = spawn_app().await;
     let client = app.logged_in("maker@example.org", Role::Creator).await;
+    let submission = app
+        .post_json(
+            &client,
+            "/api/submissions",
+            serde_json::json!({
+                "category": "music", "title": "Song", "language": "en",
+                "credits": { "people": [{ "name": "Me" }] },
+                "rights_confirmed": true, "consent_confirmed": true
+            }),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let token = app.csrf(&client).await;
     let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
 
@@ -30,7 +51,10 @@ async fn a_logged_in_creator_uploads_and_the_clip_enters_ingest_once() {
         .header("Tus-Resumable", TUS)
         .header("X-CSRF-Token", &token)
         .header("Upload-Length", body.len().to_string())
-        .header("Upload-Metadata", metadata("../../etc/my clip.mp4"))
+        .header(
+            "Upload-Metadata",
+            metadata("../../etc/my clip.mp4", submission),
+        )
         .header("Content-Type", "application/offset+octet-stream")
         .body(body.clone())
         .send()
