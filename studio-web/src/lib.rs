@@ -9,7 +9,8 @@
 //!   browsers).
 //! - Features: [`auth`] (sign-up, login, sessions, CSRF, rate limits, password reset),
 //!   [`accounts`] (the users repository), [`admin`] (account administration), [`api`] (JSON and
-//!   OpenAPI), [`home`], [`i18n`] (English and Chinese), [`upload`] (resumable uploads over
+//!   OpenAPI), [`review`] (the review queue: evidence, audited decisions,
+//!   assignment, progress), [`home`], [`i18n`] (English and Chinese), [`upload`] (resumable uploads over
 //!   tus 1.0).
 //! - [`page::Page`]: what every page template gets (translator, user menu, CSRF token).
 
@@ -22,6 +23,7 @@ pub mod extract;
 pub mod home;
 pub mod i18n;
 pub mod page;
+pub mod review;
 pub mod state;
 pub mod upload;
 
@@ -51,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(admin::router())
         .merge(api::router())
+        .merge(review::router())
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),

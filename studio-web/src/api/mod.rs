@@ -48,7 +48,9 @@ pub struct ApiDoc;
 
 /// The OpenAPI document of this API.
 async fn openapi() -> Response {
-    match ApiDoc::openapi().to_json() {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::review::api::ReviewApi::openapi());
+    match doc.to_json() {
         Ok(json) => (
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             json,
