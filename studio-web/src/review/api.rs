@@ -124,6 +124,8 @@ async fn history(
 ) -> Result<Json<Vec<DecisionRecord>>, WebError> {
     require_reviewer(&user)?;
     let db = &state.engine.db;
-    repo::queue_item_of(db, id).await?.ok_or(WebError::NotFound)?;
+    repo::queue_item_of(db, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
     Ok(Json(repo::history(db, id).await?))
 }

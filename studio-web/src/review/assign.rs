@@ -67,10 +67,7 @@ fn open_unassigned(items: &[QueueItem]) -> impl Iterator<Item = &QueueItem> {
 
 /// (submission, reviewer) pairs: each next submission to the reviewer with the fewest open
 /// assignments (ties to the lowest id), so the work ends up even.
-fn round_robin(
-    items: &[QueueItem],
-    reviewers: &[Reviewer],
-) -> Result<Vec<(i64, i64)>, WebError> {
+fn round_robin(items: &[QueueItem], reviewers: &[Reviewer]) -> Result<Vec<(i64, i64)>, WebError> {
     if reviewers.is_empty() {
         return Err(WebError::Conflict(
             "There are no active reviewers to assign to.".into(),
@@ -180,7 +177,9 @@ fn count(items: &[QueueItem], reviewers: &[Reviewer]) -> Progress {
     for item in items {
         overall.add(item);
         per_category.entry(&item.category).or_default().add(item);
-        let Some(rid) = item.reviewer_id else { continue };
+        let Some(rid) = item.reviewer_id else {
+            continue;
+        };
         if !per_reviewer.iter().any(|p| p.reviewer_id == rid) {
             per_reviewer.push(ReviewerProgress {
                 reviewer_id: rid,

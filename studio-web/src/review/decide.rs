@@ -37,7 +37,9 @@ pub async fn decide(
     let db = &state.engine.db;
     let note = input.note.trim();
     let template = chosen_template(&repo::templates(db).await?, input)?;
-    let item = repo::queue_item_of(db, id).await?.ok_or(WebError::NotFound)?;
+    let item = repo::queue_item_of(db, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
     check_decidable(&item, input)?;
     let reason = compose_reason(template.as_ref(), note, &item.language);
     let mut tx = db.pool.begin().await?;

@@ -48,7 +48,10 @@ pub const SELECTIONS: [&str; 4] = ["in_review", "accepted", "needs_changes", "no
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/review", get(pages::queue_page))
-        .route("/review/assign", get(pages::assign_page).post(pages::assign))
+        .route(
+            "/review/assign",
+            get(pages::assign_page).post(pages::assign),
+        )
         .route("/review/progress", get(pages::progress_page))
         .route("/review/{submission_id}", get(pages::evidence_page))
         .route("/review/{submission_id}/decision", post(pages::decision))
@@ -147,7 +150,9 @@ pub struct MediaLinks {
 pub async fn evidence(state: &AppState, user: &CurrentUser, id: i64) -> Result<Evidence, WebError> {
     require_reviewer(user)?;
     let db = &state.engine.db;
-    let submission = repo::queue_item_of(db, id).await?.ok_or(WebError::NotFound)?;
+    let submission = repo::queue_item_of(db, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
     let text = repo::submission_text(db, id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -155,7 +160,8 @@ pub async fn evidence(state: &AppState, user: &CurrentUser, id: i64) -> Result<E
         Some(clip_id) => gala_pipeline::ingest::clips::get(db, clip_id).await?,
         None => None,
     };
-    let link = |kind: &str, sha: &Option<String>| sha.as_ref().map(|_| format!("/media/{kind}/{id}"));
+    let link =
+        |kind: &str, sha: &Option<String>| sha.as_ref().map(|_| format!("/media/{kind}/{id}"));
     let media = clip
         .as_ref()
         .map(|c| MediaLinks {

@@ -127,7 +127,11 @@ fn credits(json: &str) -> Credits {
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or(v.to_string());
     let people = v["people"]
         .as_array()
-        .map(|a| a.iter().map(|p| (text(&p["name"]), text(&p["role"]))).collect())
+        .map(|a| {
+            a.iter()
+                .map(|p| (text(&p["name"]), text(&p["role"])))
+                .collect()
+        })
         .unwrap_or_default();
     let ai_tools = v["ai_tools"]
         .as_array()
@@ -247,7 +251,9 @@ pub async fn history_page(
 ) -> Result<Response, WebError> {
     require_reviewer(&user)?;
     let db = &state.engine.db;
-    let item = repo::queue_item_of(db, id).await?.ok_or(WebError::NotFound)?;
+    let item = repo::queue_item_of(db, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
     render(&HistoryTpl {
         page,
         id,

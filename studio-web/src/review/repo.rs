@@ -255,12 +255,7 @@ pub async fn reviewers(db: &Db) -> Result<Vec<Reviewer>, sqlx::Error> {
 }
 
 /// Gives `submission` to `reviewer` unless someone already has it; true when assigned now.
-pub async fn assign(
-    db: &Db,
-    submission: i64,
-    reviewer: i64,
-    by: i64,
-) -> Result<bool, sqlx::Error> {
+pub async fn assign(db: &Db, submission: i64, reviewer: i64, by: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO review_assignments (submission_id, reviewer_id, assigned_at, assigned_by)
          VALUES ($1, $2, $3, $4) ON CONFLICT (submission_id) DO NOTHING",
