@@ -8,6 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use gala_pipeline::ingest::qc::FindingKind;
 
 use super::assign::{self, AssignMode, AssignRequest, Progress};
 use super::decide::{self, DecisionInput};
@@ -158,6 +159,11 @@ struct EvidenceTpl {
 impl EvidenceTpl {
     fn l(&self, prefix: &str, value: &str) -> String {
         label(&self.page, prefix, value)
+    }
+    fn kind(&self, kind: &FindingKind) -> String {
+        let name = serde_json::to_value(kind).ok();
+        let name = name.as_ref().and_then(|v| v.as_str()).unwrap_or("other");
+        label(&self.page, "finding", name)
     }
     fn tc(&self, s: &f64) -> String {
         timecode(s)
