@@ -334,6 +334,47 @@ async fn a_stale_or_premature_decision_is_refused(app: TestApp) {
     assert_eq!(decide(&app, &one, ok_id, bare).await.0, 422);
 }
 
+/// Decisions racing on one submission: exactly one wins, the others are 409 and write nothing.
+async fn racing_decisions_have_one_winner(app: TestApp) {
+    let owner = creator(&app).await;
+    let id = seed(&app, owner, "music", "A", ClipState::Ready, &[]).await;
+    let mut clients = Vec::new();
+    for i in 0..4 {
+        clients.push(
+            app.logged_in(&format!("r{i}@example.org"), Role::Reviewer)
+                .await,
+        );
+    }
+    let mut tokens = Vec::new();
+    for c in &clients {
+        tokens.push(app.csrf(c).await);
+    }
+    let url = app.url(&format!("/api/review/{id}/decision"));
+    let sends = clients.iter().zip(&tokens).map(|(c, t)| {
+        c.post(&url)
+            .header("X-CSRF-Token", t)
+            .json(&accept("in_review", 1))
+            .send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        3,
+        "{statuses:?}"
+    );
+    let (_, h) = get_json(&app, &clients[0], &format!("/api/review/{id}/history")).await;
+    assert_eq!(h.as_array().unwrap().len(), 1);
+}
+
 async fn seed_reviewers(app: &TestApp, n: usize) -> Vec<i64> {
     let mut ids = Vec::new();
     for i in 0..n {
@@ -614,6 +655,7 @@ on_both_backends!(
     filters_return_exactly_the_matching_submissions,
     a_decision_is_audited_and_updates_selection_and_lock,
     a_stale_or_premature_decision_is_refused,
+    racing_decisions_have_one_winner,
     round_robin_spreads_evenly,
     assignment_by_category_and_progress,
     creators_get_403_on_every_review_route,
