@@ -332,6 +332,15 @@ async fn a_stale_or_premature_decision_is_refused(app: TestApp) {
     let bare = json!({ "decision": "reject", "note": " ",
                        "expected_selection": "in_review", "version_number": 1 });
     assert_eq!(decide(&app, &one, ok_id, bare).await.0, 422);
+    // Without the session's CSRF token nothing is decided.
+    let r = one
+        .post(app.url(&format!("/api/review/{ok_id}/decision")))
+        .json(&accept("in_review", 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(selection_and_lock(&app, ok_id).await.0, "in_review");
 }
 
 /// Decisions racing on one submission: exactly one wins, the others are 409 and write nothing.
