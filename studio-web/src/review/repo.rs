@@ -1,6 +1,7 @@
 //! The review queue's SQL: submissions as the queue sees them (latest version, its clip's
 //! state and QC report, the assigned reviewer), the decisions' audit log, assignments and
-//! reason templates. Written once for SQLite and PostgreSQL.
+//! reason templates. Written once for SQLite and PostgreSQL. Columns the submissions feature
+//! may leave empty are read through COALESCE, so a NULL there never breaks the queue.
 
 use gala_pipeline::ingest::qc::QcReport;
 use gala_pipeline::storage::db::Db;
@@ -87,8 +88,9 @@ pub struct Reviewer {
 }
 
 const QUEUE_SQL: &str = "
-SELECT s.id, s.owner_id, o.display_name AS owner_name, s.category, s.title, s.language,
-       s.selection, s.locked, s.created_at,
+SELECT s.id, s.owner_id, o.display_name AS owner_name, s.category, s.title,
+       COALESCE(s.language, '') AS language, s.selection, COALESCE(s.locked, 0) AS locked,
+       s.created_at,
        v.number AS version_number, v.clip_id, c.state AS clip_state, c.qc_report,
        a.reviewer_id, r.display_name AS reviewer_name
 FROM submissions s
@@ -169,7 +171,9 @@ pub fn parse_report(submission: i64, report: Option<&str>) -> Option<QcReport> {
 /// The texts of a submission the evidence page shows.
 pub async fn submission_text(db: &Db, id: i64) -> Result<Option<SubmissionText>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT description, credits, rights_confirmed, consent_confirmed, review_reason
+        "SELECT COALESCE(description, '') AS description, COALESCE(credits, '{}') AS credits,
+                COALESCE(rights_confirmed, 0) AS rights_confirmed,
+                COALESCE(consent_confirmed, 0) AS consent_confirmed, review_reason
          FROM submissions WHERE id = $1",
     )
     .bind(id)
