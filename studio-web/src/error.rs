@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{rejection::FormRejection, rejection::JsonRejection, Request, State};
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -62,6 +63,12 @@ impl From<askama::Error> for WebError {
 
 impl From<FormRejection> for WebError {
     fn from(r: FormRejection) -> Self {
+        rejection(r.status(), r.body_text())
+    }
+}
+
+impl From<QueryRejection> for WebError {
+    fn from(r: QueryRejection) -> Self {
         rejection(r.status(), r.body_text())
     }
 }

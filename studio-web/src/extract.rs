@@ -19,6 +19,11 @@ pub struct FormBody<T>(pub T);
 #[from_request(via(axum::Json), rejection(WebError))]
 pub struct JsonBody<T>(pub T);
 
+/// A url query string.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(WebError))]
+pub struct QueryParams<T>(pub T);
+
 /// The client's address: the peer, or the first `X-Forwarded-For` entry when the configuration
 /// trusts the proxy in front. "unknown" when neither is available (in-process tests).
 #[derive(Debug, Clone)]

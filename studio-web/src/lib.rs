@@ -10,7 +10,8 @@
 //! - Features: [`auth`] (sign-up, login, sessions, CSRF, rate limits, password reset),
 //!   [`accounts`] (the users repository), [`admin`] (account administration), [`api`] (JSON and
 //!   OpenAPI), [`home`], [`i18n`] (English and Chinese), [`upload`] (resumable uploads over
-//!   tus 1.0), [`submissions`] (a creator's submissions, versions, live status, media).
+//!   tus 1.0), [`submissions`] (a creator's submissions, versions, live status, media),
+//!   [`review`] (the review queue: evidence, audited decisions, assignment, progress).
 //! - [`page::Page`]: what every page template gets (translator, user menu, CSRF token).
 
 pub mod accounts;
@@ -22,6 +23,7 @@ pub mod extract;
 pub mod home;
 pub mod i18n;
 pub mod page;
+pub mod review;
 pub mod state;
 pub mod submissions;
 pub mod upload;
@@ -53,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(api::router())
         .merge(submissions::router())
+        .merge(review::router())
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),

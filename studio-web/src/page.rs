@@ -49,6 +49,13 @@ impl Page {
         }
     }
 
+    /// Reviewers, directors and admins see the review queue in the menu.
+    pub fn can_review(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| u.require(&[Role::Reviewer, Role::Director]).is_ok())
+    }
+
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.role == Role::Admin)
     }

@@ -50,6 +50,7 @@ pub struct ApiDoc;
 async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::submissions::api::SubmissionsDoc::openapi());
+    doc.merge(crate::review::api::ReviewApi::openapi());
     match doc.to_json() {
         Ok(json) => (
             [(axum::http::header::CONTENT_TYPE, "application/json")],
