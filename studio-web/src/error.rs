@@ -225,7 +225,16 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         fields,
     };
     match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => {
+            let mut rendered = (status, Html(html)).into_response();
+            // Keep `Connection: close` of a response that left its request body unread.
+            if let Some(connection) = response.headers().get(header::CONNECTION) {
+                rendered
+                    .headers_mut()
+                    .insert(header::CONNECTION, connection.clone());
+            }
+            rendered
+        }
         Err(e) => {
             tracing::error!(error = %e, "error page did not render");
             response

@@ -137,7 +137,15 @@ async fn reject_oversize(State(state): State<AppState>, req: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > state.config().max_body_bytes) {
-        return WebError::PayloadTooLarge("the request is too large".into()).into_response();
+        // The body is left unread, so this connection cannot carry another request: say so,
+        // or a client may reuse it and find it closed under its next request.
+        let mut response =
+            WebError::PayloadTooLarge("the request is too large".into()).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return response;
     }
     next.run(req).await
 }
