@@ -400,8 +400,11 @@ impl Default for UploadsConfig {
 pub struct SmtpConfig {
     /// Mail server host. Empty (the default): no mail; reset links are shown to admins.
     pub host: String,
-    /// Mail server port (STARTTLS). Default 587.
+    /// Mail server port. Default 587.
     pub port: u16,
+    /// How the connection is protected: `starttls` (the default), `tls` (implicit TLS, usually
+    /// port 465) or `none` (plain text; only for a relay on the same host).
+    pub security: SmtpSecurity,
     /// Login of the mail account. Default empty.
     pub username: String,
     /// Password of the mail account. Default empty. Prefer `GALA__STUDIO__SMTP__PASSWORD`.
@@ -415,11 +418,20 @@ impl Default for SmtpConfig {
         SmtpConfig {
             host: String::new(),
             port: 587,
+            security: SmtpSecurity::Starttls,
             username: String::new(),
             password: String::new(),
             from: String::new(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
+    None,
 }
 
 impl SmtpConfig {

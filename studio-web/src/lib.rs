@@ -22,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod home;
 pub mod i18n;
+pub mod mail;
 pub mod page;
 pub mod review;
 pub mod state;

@@ -25,6 +25,8 @@ pub struct AppState {
     /// Resumable uploads; a finished one becomes a submission's version
     /// ([`crate::submissions::handoff`]).
     pub uploads: UploadService,
+    /// Sends reset links when `studio.smtp` is configured.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl FromRef<AppState> for UploadService {
@@ -42,7 +44,9 @@ impl AppState {
             engine.config.clone(),
             crate::submissions::handoff(&engine),
         );
+        let mailer = crate::mail::Mailer::from_config(&engine.config.studio.smtp)?.map(Arc::new);
         Ok(AppState {
+            mailer,
             uploads,
             engine,
             i18n: Arc::new(I18n::load()?),

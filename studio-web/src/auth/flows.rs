@@ -170,8 +170,9 @@ pub async fn logout(state: &AppState, token: Option<&str>) -> Result<(), WebErro
 }
 
 /// Makes a reset link for the account of `email`, if there is one. Says nothing about whether
-/// there was, so the answer does not reveal accounts. Without a mail server (and for now with
-/// one: mail sending is not built in yet) the link is kept for admins to hand over.
+/// there was, so the answer does not reveal accounts. With a mail server (and `public_url`, so
+/// the link is absolute) the link is mailed in the background, so the answer takes as long
+/// either way; otherwise, or when the mail fails, it is kept for admins to hand over.
 pub async fn forgot_password(state: &AppState, email: &str) -> Result<(), WebError> {
     let Ok(email) = Email::parse(email) else {
         return Ok(());
@@ -185,18 +186,27 @@ pub async fn forgot_password(state: &AppState, email: &str) -> Result<(), WebErr
     }
     let base = state.config().public_url.trim_end_matches('/').to_string();
     let ttl = state.config().password_reset_ttl_min;
-    reset::create(db, account.id, ttl, |token| {
-        Some(format!("{base}/password/reset/{token}"))
-    })
-    .await?;
-    if state.config().smtp.is_configured() {
-        tracing::warn!(user_id = account.id, "would send a password reset mail (mail sending is not built in); the link is shown to admins");
-    } else {
-        tracing::info!(
-            user_id = account.id,
-            "password reset link made; it is shown to admins"
-        );
-    }
+    let link = move |token: &str| format!("{base}/password/reset/{token}");
+    let mailer = state.mailer.clone().filter(|_| !state.config().public_url.is_empty());
+    let mailing = mailer.is_some();
+    let token = reset::create(db, account.id, ttl, |t| (!mailing).then(|| link(t))).await?;
+    let Some(mailer) = mailer else {
+        tracing::info!(user_id = account.id, "password reset link made; it is shown to admins");
+        return Ok(());
+    };
+    let db = db.clone();
+    tokio::spawn(async move {
+        let url = link(&token);
+        match mailer.send_reset_link(&account.email, &account.display_name, &url, ttl).await {
+            Ok(()) => tracing::info!(user_id = account.id, "password reset mail sent"),
+            Err(e) => {
+                tracing::warn!(user_id = account.id, error = %e, "password reset mail failed; the link is shown to admins");
+                if let Err(e) = reset::keep_for_admin(&db, &token, &url).await {
+                    tracing::error!(user_id = account.id, error = %e, "could not keep the reset link for admins");
+                }
+            }
+        }
+    });
     Ok(())
 }
 

@@ -42,6 +42,16 @@ pub async fn create(
     Ok(token)
 }
 
+/// Keeps the link of `token` for admins to hand over (its mail could not be sent).
+pub async fn keep_for_admin(db: &Db, token: &str, link: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE password_resets SET link = $1 WHERE token_sha256 = $2 AND used_at IS NULL")
+        .bind(link)
+        .bind(hash_token(token))
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// The user a live token belongs to, without using it up (to show the form).
 pub async fn peek(db: &Db, token: &str) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
