@@ -1,88 +1,17 @@
-//! `gala bench`: throughput figures, printed side by side with the ffmpeg command line doing
-//! the same work in the same run. Benchmarks, not tests: the machine is shared and noisy, so
-//! read the ratios, not the absolute times.
+//! `gala bench normalize`: gala's normalize against the ffmpeg command line, clip by clip.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use gala_pipeline::config::HouseFormat;
-use gala_pipeline::ingest::clips::ClipState;
 use gala_pipeline::ingest::normalize;
-use gala_pipeline::{demo, Config, Engine};
+use gala_pipeline::Config;
 
-#[derive(clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    what: What,
-}
+use super::make_clips;
 
-#[derive(clap::Subcommand)]
-enum What {
-    /// Normalize N clips with gala and with `ffmpeg` (same x264 preset and CRF, two-pass
-    /// loudnorm I=-23:TP=-1), one clip at a time, and compare wall time.
-    Normalize {
-        #[arg(long, default_value_t = 6)]
-        clips: usize,
-        /// Source size of the generated clips.
-        #[arg(long, default_value = "1280x720")]
-        size: String,
-        #[arg(long, default_value_t = 10.0)]
-        seconds: f64,
-    },
-    /// Ingest N short clips through the whole chain (probe, normalize, QC, thumbnails, proxy)
-    /// with the configured worker count; report clips per minute and peak memory.
-    Chain {
-        #[arg(long, default_value_t = 300)]
-        clips: usize,
-        #[arg(long, default_value = "640x360")]
-        size: String,
-        #[arg(long, default_value_t = 3.0)]
-        seconds: f64,
-    },
-}
-
-pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
-    match args.what {
-        What::Normalize {
-            clips,
-            size,
-            seconds,
-        } => bench_normalize(config, clips, &size, seconds).await,
-        What::Chain {
-            clips,
-            size,
-            seconds,
-        } => bench_chain(config, clips, &size, seconds).await,
-    }
-}
-
-/// Makes `n` distinct clips (a different tone each) of `size` and `seconds` in `dir`.
-fn make_clips(dir: &Path, n: usize, size: &str, seconds: f64) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    (0..n)
-        .map(|i| {
-            let path = dir.join(format!("bench-{i:04}.mp4"));
-            if !path.exists() {
-                let args: Vec<String> = format!(
-                    "-hide_banner -loglevel error -f lavfi -i testsrc2=size={size}:rate=30,trim=duration={seconds} \
-                     -f lavfi -i sine=frequency={}:sample_rate=44100:duration={seconds},volume=-{}dB \
-                     -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest",
-                    200 + 7 * i,
-                    10 + i % 25
-                )
-                .split_whitespace()
-                .map(String::from)
-                .collect();
-                demo::ffmpeg(&args, &path)?;
-            }
-            Ok(path)
-        })
-        .collect()
-}
-
-async fn bench_normalize(
+pub async fn bench_normalize(
     config: Config,
     n: usize,
     size: &str,
@@ -229,49 +158,4 @@ fn ffmpeg_normalize(input: &Path, output: &Path, house: &HouseFormat) -> anyhow:
         bail!("ffmpeg reference encode failed");
     }
     Ok(())
-}
-
-async fn bench_chain(
-    config: Config,
-    n: usize,
-    size: &str,
-    seconds: f64,
-) -> anyhow::Result<ExitCode> {
-    let dir = config.data_dir.join("bench-chain");
-    let (size_owned, d) = (size.to_string(), dir.clone());
-    println!("chain bench: generating {n} clips of {seconds} s at {size} …");
-    let clips =
-        tokio::task::spawn_blocking(move || make_clips(&d, n, &size_owned, seconds)).await??;
-    let workers = config.jobs.workers as usize;
-    println!(
-        "ingesting through the whole chain with {workers} workers → {}x{}@{} …",
-        config.house.width, config.house.height, config.house.fps
-    );
-    let engine = Engine::open(config).await?;
-    let t = Instant::now();
-    let done = super::ingest::ingest_files(&engine, &clips, workers, false).await?;
-    let elapsed = t.elapsed().as_secs_f64();
-    let ready = done.iter().filter(|c| c.state == ClipState::Ready).count();
-    println!(
-        "{ready}/{n} clips ready in {elapsed:.1} s: {:.1} clips per minute, {:.2}x real time",
-        n as f64 * 60.0 / elapsed,
-        n as f64 * seconds / elapsed
-    );
-    println!(
-        "peak memory of this process (the worker pool): {}",
-        peak_rss()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// VmHWM of this process, from /proc.
-fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l["VmHWM:".len()..].trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
 }

@@ -1,0 +1,145 @@
+//! `gala bench`: throughput figures, each printed side by side with a reference doing the same
+//! work in the same run (the ffmpeg command line, a plain file copy). Benchmarks, not tests: the
+//! machine is shared and noisy, so read the ratios, not the absolute times.
+//!
+//! - [`normalize`], [`chain`]: the ingest engine;
+//! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use gala_pipeline::{demo, Config};
+
+mod chain;
+mod load;
+mod normalize;
+mod studio;
+mod upload;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// Normalize N clips with gala and with `ffmpeg` (same x264 preset and CRF, two-pass
+    /// loudnorm I=-23:TP=-1), one clip at a time, and compare wall time.
+    Normalize {
+        #[arg(long, default_value_t = 6)]
+        clips: usize,
+        /// Source size of the generated clips.
+        #[arg(long, default_value = "1280x720")]
+        size: String,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Ingest N short clips through the whole chain (probe, normalize, QC, thumbnails, proxy)
+    /// with the configured worker count; report clips per minute and peak memory.
+    Chain {
+        #[arg(long, default_value_t = 300)]
+        clips: usize,
+        #[arg(long, default_value = "640x360")]
+        size: String,
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+    /// Upload one generated file to the studio over tus (PATCH chunks) and compare with copying
+    /// the same file on the same disk (copy + fsync).
+    Upload {
+        #[arg(long, default_value_t = 256)]
+        size_mb: u64,
+        #[arg(long, default_value_t = 8)]
+        chunk_mb: u64,
+        /// Data directory of the studio (default: a temporary one inside the configured one).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Many creators at once: log in, create a submission, upload a small file, poll its
+    /// status; latencies per request kind, errors, throughput and peak memory.
+    Load {
+        #[arg(long, default_value_t = 3000)]
+        creators: usize,
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 64)]
+        file_kb: usize,
+        #[arg(long, default_value_t = 3)]
+        polls: usize,
+        /// Data directory of the studio (default: a temporary one inside the configured one).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
+    match args.what {
+        What::Normalize {
+            clips,
+            size,
+            seconds,
+        } => normalize::bench_normalize(config, clips, &size, seconds).await,
+        What::Chain {
+            clips,
+            size,
+            seconds,
+        } => chain::bench_chain(config, clips, &size, seconds).await,
+        What::Upload {
+            size_mb,
+            chunk_mb,
+            data_dir,
+        } => upload::bench_upload(config, data_dir, size_mb, chunk_mb).await,
+        What::Load {
+            creators,
+            concurrency,
+            file_kb,
+            polls,
+            data_dir,
+        } => {
+            let plan = load::Plan {
+                creators,
+                concurrency: concurrency.clamp(1, 200),
+                file_bytes: file_kb * 1024,
+                polls,
+            };
+            load::bench_load(config, data_dir, plan).await
+        }
+    }
+}
+
+/// Makes `n` distinct clips (a different tone each) of `size` and `seconds` in `dir`.
+pub fn make_clips(dir: &Path, n: usize, size: &str, seconds: f64) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    (0..n)
+        .map(|i| {
+            let path = dir.join(format!("bench-{i:04}.mp4"));
+            if !path.exists() {
+                let args: Vec<String> = format!(
+                    "-hide_banner -loglevel error -f lavfi -i testsrc2=size={size}:rate=30,trim=duration={seconds} \
+                     -f lavfi -i sine=frequency={}:sample_rate=44100:duration={seconds},volume=-{}dB \
+                     -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest",
+                    200 + 7 * i,
+                    10 + i % 25
+                )
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+                demo::ffmpeg(&args, &path)?;
+            }
+            Ok(path)
+        })
+        .collect()
+}
+
+/// VmHWM of this process, from /proc.
+pub fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l["VmHWM:".len()..].trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
