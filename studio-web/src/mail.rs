@@ -19,23 +19,36 @@ impl Mailer {
             return Ok(None);
         }
         let builder = match cfg.security {
-            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)?,
+            SmtpSecurity::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)?
+            }
             SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host)?,
-            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
+            SmtpSecurity::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
+            }
         };
         let mut builder = builder.port(cfg.port);
         if !cfg.username.is_empty() {
-            builder = builder.credentials(Credentials::new(cfg.username.clone(), cfg.password.clone()));
+            builder =
+                builder.credentials(Credentials::new(cfg.username.clone(), cfg.password.clone()));
         }
-        let from = cfg
-            .from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("studio.smtp.from {:?} is not a mail address: {e}", cfg.from))?;
-        Ok(Some(Mailer { transport: builder.build(), from }))
+        let from = cfg.from.parse().map_err(|e| {
+            anyhow::anyhow!("studio.smtp.from {:?} is not a mail address: {e}", cfg.from)
+        })?;
+        Ok(Some(Mailer {
+            transport: builder.build(),
+            from,
+        }))
     }
 
     /// Sends the reset `link` to `to`.
-    pub async fn send_reset_link(&self, to: &str, name: &str, link: &str, ttl_min: u64) -> anyhow::Result<()> {
+    pub async fn send_reset_link(
+        &self,
+        to: &str,
+        name: &str,
+        link: &str,
+        ttl_min: u64,
+    ) -> anyhow::Result<()> {
         let body = format!(
             "Hello {name},\n\nTo choose a new password for Gala Studio, open this link within {ttl_min} minutes:\n\n{link}\n\n\
              If you did not ask for this, ignore this mail: your password stays as it is.\n\n\

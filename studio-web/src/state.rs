@@ -27,6 +27,8 @@ pub struct AppState {
     pub uploads: UploadService,
     /// Sends reset links when `studio.smtp` is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Password hashing, a few at a time.
+    pub hasher: Arc<crate::auth::password::Hasher>,
 }
 
 impl FromRef<AppState> for UploadService {
@@ -46,6 +48,7 @@ impl AppState {
         );
         let mailer = crate::mail::Mailer::from_config(&engine.config.studio.smtp)?.map(Arc::new);
         Ok(AppState {
+            hasher: Arc::default(),
             mailer,
             uploads,
             engine,

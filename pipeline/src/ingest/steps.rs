@@ -95,7 +95,7 @@ async fn submit(
     })
     .await??;
     let queue = crate::jobs::Queue::new(env.db.clone(), env.config.jobs.clone());
-    let mut tx = env.db.pool.begin().await?;
+    let mut tx = env.db.begin_write().await?;
     let clip_id = clips::insert(&mut tx, display_name, &digest, size as i64, upload_id).await?;
     queue.enqueue_in(&mut tx, job(PROBE, clip_id)).await?;
     tx.commit().await?;

@@ -283,9 +283,7 @@ impl Queue {
         next: Vec<NewJob>,
     ) -> anyhow::Result<bool> {
         let now = self.now();
-        // The transaction starts with a write, so SQLite takes the write lock up front
-        // (waiting on busy_timeout) instead of failing to upgrade a read snapshot.
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = 'done', result = $1, progress = 1, lease_expires_at = NULL, \
              updated_at = $2, finished_at = $2 \

@@ -95,6 +95,17 @@ impl Db {
             .context("cannot apply the database migrations")
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`, waiting on the busy timeout): a deferred transaction that reads first and
+    /// writes later fails with "database is locked" (SQLITE_BUSY_SNAPSHOT) when another writer
+    /// committed in between, whatever the timeout.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Closes the pool, waiting for connections in use to come back.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -96,7 +96,7 @@ impl Studio {
     /// hash of [`PASSWORD`] (hashed once). Returns their emails.
     pub async fn creators(&self, n: usize) -> anyhow::Result<Vec<String>> {
         let pw = password::Password::parse(PASSWORD).map_err(anyhow::Error::msg)?;
-        let hash = password::hash(&pw).await?;
+        let hash = password::Hasher::default().hash(&pw).await?;
         let db = &self.state.engine.db;
         let mut emails = Vec::with_capacity(n);
         for i in 0..n {

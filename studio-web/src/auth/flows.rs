@@ -5,7 +5,7 @@ use crate::accounts::{self, Account, AccountError, DisplayName, Email, Status};
 use crate::error::{FieldErrors, WebError};
 use crate::state::AppState;
 
-use super::password::{self, Password};
+use super::password::{Hasher, Password};
 use super::ratelimit::{self, LoginKeys};
 use super::{reset, session, Role};
 
@@ -82,7 +82,7 @@ pub async fn signup(
     } else {
         Status::Active
     };
-    let hash = password::hash(&password).await?;
+    let hash = state.hasher.hash(&password).await?;
     let account = accounts::create(
         &state.engine.db,
         &email,
@@ -131,13 +131,17 @@ pub async fn login(
         Err(_) => None,
     };
     let Some((account, hash)) = found else {
-        password::verify_nobody(password)
+        state
+            .hasher
+            .verify_nobody(password)
             .await
             .map_err(WebError::from)?;
         ratelimit::record_failure(db, state.config(), &keys).await?;
         return Err(LoginError::BadCredentials);
     };
-    if !password::verify(password, &hash)
+    if !state
+        .hasher
+        .verify(password, &hash)
         .await
         .map_err(WebError::from)?
     {
@@ -187,17 +191,26 @@ pub async fn forgot_password(state: &AppState, email: &str) -> Result<(), WebErr
     let base = state.config().public_url.trim_end_matches('/').to_string();
     let ttl = state.config().password_reset_ttl_min;
     let link = move |token: &str| format!("{base}/password/reset/{token}");
-    let mailer = state.mailer.clone().filter(|_| !state.config().public_url.is_empty());
+    let mailer = state
+        .mailer
+        .clone()
+        .filter(|_| !state.config().public_url.is_empty());
     let mailing = mailer.is_some();
     let token = reset::create(db, account.id, ttl, |t| (!mailing).then(|| link(t))).await?;
     let Some(mailer) = mailer else {
-        tracing::info!(user_id = account.id, "password reset link made; it is shown to admins");
+        tracing::info!(
+            user_id = account.id,
+            "password reset link made; it is shown to admins"
+        );
         return Ok(());
     };
     let db = db.clone();
     tokio::spawn(async move {
         let url = link(&token);
-        match mailer.send_reset_link(&account.email, &account.display_name, &url, ttl).await {
+        match mailer
+            .send_reset_link(&account.email, &account.display_name, &url, ttl)
+            .await
+        {
             Ok(()) => tracing::info!(user_id = account.id, "password reset mail sent"),
             Err(e) => {
                 tracing::warn!(user_id = account.id, error = %e, "password reset mail failed; the link is shown to admins");
@@ -226,7 +239,7 @@ pub async fn reset_password(
     let password = Password::parse(new_password).map_err(|k| {
         WebError::Validation(FieldErrors::from([("password".to_string(), k.to_string())]))
     })?;
-    let hash = password::hash(&password).await?;
+    let hash = state.hasher.hash(&password).await?;
     let Some(user_id) = reset::consume(db, token).await? else {
         return Err(WebError::BadRequest(
             "This reset link was used already.".into(),
@@ -250,7 +263,7 @@ pub async fn create_admin(
         DisplayName::parse(display_name).map_err(|k| anyhow::anyhow!("name: {}", explain(k)))?;
     let password =
         Password::parse(password).map_err(|k| anyhow::anyhow!("password: {}", explain(k)))?;
-    let hash = password::hash(&password).await?;
+    let hash = Hasher::default().hash(&password).await?;
     let account = accounts::create(db, &email, &name, &hash, Role::Admin, Status::Active).await?;
     tracing::info!(user_id = account.id, "admin account created");
     Ok(account)

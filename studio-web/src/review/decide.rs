@@ -42,7 +42,7 @@ pub async fn decide(
         .ok_or(WebError::NotFound)?;
     check_decidable(&item, input)?;
     let reason = compose_reason(template.as_ref(), note, &item.language);
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let now = gala_pipeline::now_ms();
     let updated = sqlx::query(
         "UPDATE submissions SET selection = $1, review_reason = $2, locked = $3, updated_at = $4

@@ -288,7 +288,7 @@ pub async fn has_version_of_upload(db: &Db, upload_id: &str) -> anyhow::Result<b
 /// submission that asked for changes goes back to review. Ok(false), writing nothing, when the
 /// submission does not take a version now (another upload got there first, or it was locked).
 pub async fn add_version(db: &Db, id: i64, upload_id: &str, clip_id: i64) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let Some(sub) = get_in(&mut tx, id).await? else {
         return Ok(false);
     };
