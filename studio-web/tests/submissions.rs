@@ -533,6 +533,10 @@ async fn live_status_sends_a_change_when_the_clip_moves(app: TestApp) {
         .starts_with("text/event-stream"));
     let mut buffer = String::new();
     next_event(&mut r, &mut buffer, "hello").await;
+    // The snapshot: this creator's one submission as it is now (nothing of the other's).
+    let snapshot = next_event(&mut r, &mut buffer, "status").await;
+    assert_eq!(snapshot["id"], id);
+    assert_eq!(snapshot["processing"], "checking");
     let db = &app.state.engine.db;
     // Someone else's clip changes first: no event for this creator.
     clips::fail(db, their_clip, "theirs").await.unwrap();

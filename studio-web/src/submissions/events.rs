@@ -1,7 +1,9 @@
 //! `GET /submissions/events`: server-sent events for the logged-in creator. The server polls
 //! the database every second and sends an `status` event (JSON) only when one of the user's
 //! submissions changes its processing state, reason or selection; keep-alive comments between.
-//! A first `hello` event says the baseline is taken (changes after it are sent).
+//! A first `hello` event says the baseline is taken; the current state of every submission
+//! follows at once, so a change between the page's rendering and the stream's start is not
+//! lost (nor one missed while a dropped stream reconnects).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -58,8 +60,12 @@ pub async fn stream(
 /// events for what changed since `seen`.
 async fn poll(state: &AppState, owner: i64, tr: &Tr, seen: Option<Seen>) -> (Vec<Event>, Seen) {
     let Some(seen) = seen else {
-        let now = current(state, owner).await.unwrap_or_default();
-        return (vec![Event::default().event("hello").data("{}")], now);
+        let subs = repo::list_by_owner(&state.engine.db, owner)
+            .await
+            .unwrap_or_default();
+        let mut events = vec![Event::default().event("hello").data("{}")];
+        events.extend(subs.iter().filter_map(|s| event_of(s, tr)));
+        return (events, subs.iter().map(|s| (s.id, key(s))).collect());
     };
     tokio::time::sleep(POLL).await;
     let subs = match repo::list_by_owner(&state.engine.db, owner).await {
@@ -82,11 +88,6 @@ async fn poll(state: &AppState, owner: i64, tr: &Tr, seen: Option<Seen>) -> (Vec
         now.insert(s.id, k);
     }
     (events, now)
-}
-
-async fn current(state: &AppState, owner: i64) -> Option<Seen> {
-    let subs = repo::list_by_owner(&state.engine.db, owner).await.ok()?;
-    Some(subs.iter().map(|s| (s.id, key(s))).collect())
 }
 
 fn event_of(s: &Submission, tr: &Tr) -> Option<Event> {
