@@ -39,6 +39,8 @@ pub struct Config {
     pub studio: StudioConfig,
     /// Resumable uploads (tus) into the studio.
     pub uploads: UploadsConfig,
+    /// Duplicate and re-upload detection (perceptual frame hashes and audio fingerprints).
+    pub duplicates: MatchThresholds,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             studio: StudioConfig::default(),
             uploads: UploadsConfig::default(),
+            duplicates: MatchThresholds::default(),
         }
     }
 }
@@ -391,6 +394,31 @@ impl Default for UploadsConfig {
             cleanup_every_s: 600,
             max_metadata_bytes: 4096,
             allowed_types: vec!["video/*".into()],
+        }
+    }
+}
+
+/// When a clip counts as a duplicate of another (`analysis::duplicates`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatchThresholds {
+    /// Two 64-bit frame hashes within this many differing bits show the same picture.
+    /// Default 10.
+    pub max_hamming: u32,
+    /// Sampled frames (two a second) that must match at one time offset; fewer suffice when
+    /// either clip has fewer frames. Default 3.
+    pub min_matched_frames: usize,
+    /// Lowest score (0..1: share of the shorter clip's frames matched, blended 2:1 with the
+    /// audio similarity when both have audio) reported as a duplicate. Default 0.5.
+    pub min_score: f64,
+}
+
+impl Default for MatchThresholds {
+    fn default() -> Self {
+        MatchThresholds {
+            max_hamming: 10,
+            min_matched_frames: 3,
+            min_score: 0.5,
         }
     }
 }

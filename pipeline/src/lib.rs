@@ -7,9 +7,12 @@
 //! - [`jobs`]: durable jobs with leases, heartbeats, retries and chains, and the worker pool.
 //! - [`ingest`]: probe, validate, normalize to the house format, technical QC, thumbnails and
 //!   proxy; the ingest chain's job handlers.
+//! - [`analysis`]: analysis of ingested clips beyond technical QC: fingerprints and duplicate
+//!   detection (the AI models come later).
 //! - [`engine`]: the handles (database, store, queue) built once from the configuration.
 //! - [`demo`]: the generated demo material.
 
+pub mod analysis;
 pub mod config;
 pub mod demo;
 pub mod engine;
