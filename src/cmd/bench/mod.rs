@@ -3,6 +3,7 @@
 //! machine is shared and noisy, so read the ratios, not the absolute times.
 //!
 //! - [`normalize`], [`chain`]: the ingest engine;
+//! - [`duplicates`]: duplicate lookups in the fingerprint index against a full scan;
 //! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]).
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 use gala_pipeline::{demo, Config};
 
 mod chain;
+mod duplicates;
 mod load;
 mod normalize;
 mod studio;
@@ -71,6 +73,20 @@ enum What {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Duplicate lookups in an index of N synthetic fingerprints (2–5-minute clips) plus real
+    /// ones, at two sizes, against a brute-force scan of every stored frame.
+    Duplicates {
+        #[arg(long, default_value_t = 3000)]
+        clips: usize,
+        #[arg(long, default_value_t = 30000)]
+        clips2: usize,
+        /// Index lookups timed per query kind and size.
+        #[arg(long, default_value_t = 200)]
+        reps: usize,
+        /// Brute-force scans timed per query kind and size.
+        #[arg(long, default_value_t = 3)]
+        scan_reps: usize,
+    },
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
@@ -104,6 +120,15 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
                 polls,
             };
             load::bench_load(config, data_dir, plan).await
+        }
+        What::Duplicates {
+            clips,
+            clips2,
+            reps,
+            scan_reps,
+        } => {
+            let sizes = vec![clips.max(1), clips2.max(1)];
+            duplicates::bench_duplicates(config, sizes, reps.max(1), scan_reps.max(1)).await
         }
     }
 }
