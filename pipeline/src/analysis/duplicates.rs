@@ -48,8 +48,12 @@ struct Entry {
 pub struct DuplicateIndex {
     slots: Vec<Option<Entry>>,
     by_id: HashMap<i64, u32>,
-    /// Per band, per 16-bit band value: (slot, frame index) of every stored frame.
-    bands: Vec<Vec<Vec<(u32, u32)>>>,
+    /// Every stored frame's hash, by global frame number (removed clips' frames stay until
+    /// compaction), and the slot of the clip it belongs to.
+    hashes: Vec<u64>,
+    frame_slot: Vec<u32>,
+    /// Per band, per 16-bit band value: the global frame numbers of the hashes holding it.
+    bands: Vec<Vec<Vec<u32>>>,
     frames: usize,
     dead_frames: usize,
 }
@@ -69,6 +73,8 @@ impl DuplicateIndex {
         DuplicateIndex {
             slots: Vec::new(),
             by_id: HashMap::new(),
+            hashes: Vec::new(),
+            frame_slot: Vec::new(),
             bands: (0..BANDS).map(|_| vec![Vec::new(); 1 << 16]).collect(),
             frames: 0,
             dead_frames: 0,
@@ -88,9 +94,12 @@ impl DuplicateIndex {
     pub fn insert(&mut self, id: i64, fp: &Fingerprint) {
         self.remove(id);
         let slot = self.slots.len() as u32;
-        for (i, &(_, hash)) in fp.frame_hashes.iter().enumerate() {
+        for &(_, hash) in &fp.frame_hashes {
+            let global = self.hashes.len() as u32;
+            self.hashes.push(hash);
+            self.frame_slot.push(slot);
             for b in 0..BANDS {
-                self.bands[b][band(hash, b)].push((slot, i as u32));
+                self.bands[b][band(hash, b)].push(global);
             }
         }
         self.frames += fp.frame_hashes.len();
@@ -132,8 +141,9 @@ impl DuplicateIndex {
             .bands
             .iter()
             .flat_map(|b| b.iter())
-            .map(|v| v.capacity() * 8 + 24)
-            .sum();
+            .map(|v| v.capacity() * 4 + 24)
+            .sum::<usize>()
+            + self.hashes.capacity() * 12;
         let clips: usize = self
             .slots
             .iter()
@@ -146,19 +156,16 @@ impl DuplicateIndex {
     /// Clips that duplicate `query`, best first.
     pub fn find(&self, query: &Fingerprint, t: &MatchThresholds) -> Vec<Match> {
         let mut candidates: Vec<u32> = Vec::new();
-        let mut seen: HashMap<u32, ()> = HashMap::new();
+        let mut seen = vec![false; self.slots.len()];
         for &(_, hash) in &query.frame_hashes {
             for b in 0..BANDS {
-                for &(slot, frame) in &self.bands[b][band(hash, b)] {
-                    if seen.contains_key(&slot) {
+                for &global in &self.bands[b][band(hash, b)] {
+                    if (self.hashes[global as usize] ^ hash).count_ones() > t.max_hamming {
                         continue;
                     }
-                    let Some(entry) = &self.slots[slot as usize] else {
-                        continue;
-                    };
-                    let theirs = entry.fp.frame_hashes[frame as usize].1;
-                    if (theirs ^ hash).count_ones() <= t.max_hamming {
-                        seen.insert(slot, ());
+                    let slot = self.frame_slot[global as usize];
+                    if !seen[slot as usize] && self.slots[slot as usize].is_some() {
+                        seen[slot as usize] = true;
                         candidates.push(slot);
                     }
                 }
