@@ -118,6 +118,20 @@ impl Budget {
 /// Reports progress of a step as a fraction 0..=1.
 pub type Progress<'a> = &'a (dyn Fn(f64) + Send + Sync);
 
+/// Reads the next packet of `input` into a new `Packet`: `av_read_frame` does not release the
+/// buffer of a packet it overwrites, so a reused packet leaks every one read before it.
+/// `Ok(None)` at the end of the file; damaged data is `Err(Error::InvalidData)`.
+pub(crate) fn next_packet(
+    input: &mut ffmpeg_next::format::context::Input,
+) -> Result<Option<ffmpeg_next::Packet>, ffmpeg_next::Error> {
+    let mut packet = ffmpeg_next::Packet::empty();
+    match packet.read(input) {
+        Ok(()) => Ok(Some(packet)),
+        Err(ffmpeg_next::Error::Eof) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Initialises FFmpeg once per process and silences its own logging.
 pub fn init_ffmpeg() {
     static INIT: Once = Once::new();

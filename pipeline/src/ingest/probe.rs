@@ -331,12 +331,11 @@ fn check_tail(
     let mut latest = 0.0f64;
     for _ in 0..20_000 {
         budget.check()?;
-        let mut packet = ffmpeg_next::Packet::empty();
-        match packet.read(input) {
-            Ok(()) => {}
+        let packet = match super::next_packet(input) {
+            Ok(Some(packet)) => packet,
             Err(ffmpeg_next::Error::InvalidData) => continue,
-            Err(_) => break,
-        }
+            Ok(None) | Err(_) => break,
+        };
         if packet.stream() != video_index {
             continue;
         }
@@ -370,12 +369,11 @@ fn audio_is_empty(
     let mut seen = 0;
     for _ in 0..3000 {
         budget.check()?;
-        let mut packet = ffmpeg_next::Packet::empty();
-        match packet.read(input) {
-            Ok(()) => {}
+        let packet = match super::next_packet(input) {
+            Ok(Some(packet)) => packet,
             Err(ffmpeg_next::Error::InvalidData) => continue,
-            Err(_) => break,
-        }
+            Ok(None) | Err(_) => break,
+        };
         if packet.stream() == audio_index {
             return Ok(false);
         }

@@ -15,7 +15,7 @@ use super::{
     VideoInfo, VideoRequest,
 };
 use crate::config::IngestLimits;
-use crate::ingest::{init_ffmpeg, Budget, IngestError, Rejection};
+use crate::ingest::{init_ffmpeg, next_packet, Budget, IngestError, Rejection};
 
 /// Packets the demuxer or decoder may refuse before the file counts as damaged. A few bad
 /// packets are common in real uploads and decoders conceal them.
@@ -128,12 +128,12 @@ impl Source {
     fn read_packet(&mut self, packet: &mut Packet) -> Result<bool, IngestError> {
         loop {
             budget_check(&self.budget)?;
-            // A fresh packet each time: av_read_frame does not release the buffer of the
-            // packet it overwrites, so reusing one leaks every packet read.
-            *packet = Packet::empty();
-            match packet.read(&mut self.input) {
-                Ok(()) => return Ok(true),
-                Err(ffmpeg::Error::Eof) => return Ok(false),
+            match next_packet(&mut self.input) {
+                Ok(Some(next)) => {
+                    *packet = next;
+                    return Ok(true);
+                }
+                Ok(None) => return Ok(false),
                 Err(ffmpeg::Error::InvalidData) => self.count_bad_packet()?,
                 Err(e) => {
                     budget_check(&self.budget)?;

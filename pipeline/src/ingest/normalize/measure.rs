@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use ffmpeg_next::{frame, Packet};
+use ffmpeg_next::frame;
+
+use crate::ingest::next_packet;
 
 use super::decode::{open_audio_decoder, AudioChain, AudioGain};
 use crate::ingest::loudness::{Loudness, LoudnessMeter};
@@ -41,13 +43,15 @@ pub(crate) fn measure_audio(
     let mut samples = 0u64;
     loop {
         budget.check()?;
-        let mut packet = Packet::empty();
-        match packet.read(&mut input) {
-            Ok(()) => {}
+        let packet = match next_packet(&mut input) {
+            Ok(Some(packet)) => packet,
             Err(ffmpeg_next::Error::InvalidData) => continue,
-            Err(_) if budget.expired() => budget.check()?,
-            Err(_) => break,
-        }
+            Err(_) if budget.expired() => {
+                budget.check()?;
+                break;
+            }
+            Ok(None) | Err(_) => break,
+        };
         if packet.stream() != index {
             continue;
         }

@@ -10,7 +10,7 @@ use super::decode::{open_audio_decoder, open_video_decoder, AudioChain, AudioGai
 use super::encode::{EncodeSpec, Muxer};
 use super::video::{CfrSampler, PictureSpec, VideoGraph};
 use crate::ingest::probe::{best_stream, open_input, rational};
-use crate::ingest::{Budget, IngestError, Progress, Rejection};
+use crate::ingest::{next_packet, Budget, IngestError, Progress, Rejection};
 
 /// A decodable stream that ends before this share of its declared length is damaged.
 const MIN_DECODED_SHARE: f64 = 0.9;
@@ -127,18 +127,20 @@ fn run(job: &TranscodeJob) -> Result<TranscodeOutcome, IngestError> {
     let mut reported = from;
     loop {
         job.budget.check()?;
-        let mut packet = Packet::empty();
-        match packet.read(&mut input) {
-            Ok(()) => {}
-            Err(ffmpeg_next::Error::Eof) => break,
+        let packet = match next_packet(&mut input) {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
             Err(ffmpeg_next::Error::InvalidData) => {
                 s.decode_errors += 1;
                 continue;
             }
-            Err(_) if job.budget.expired() => job.budget.check()?,
+            Err(_) if job.budget.expired() => {
+                job.budget.check()?;
+                break;
+            }
             // An I/O error mid-file ends the data; the length check below judges it.
             Err(_) => break,
-        }
+        };
         if packet.stream() == s.video_index {
             if let Some(pts) = packet.pts() {
                 let done = pts as f64 * time_base / job.declared_s.max(0.1);
