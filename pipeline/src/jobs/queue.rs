@@ -419,38 +419,40 @@ impl Queue {
 
     /// The most recent jobs, newest first.
     pub async fn list(&self, limit: i64) -> anyhow::Result<Vec<Job>> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT $1");
-        let rows = sqlx::query(&sql)
-            .bind(limit)
-            .fetch_all(&self.db.pool)
-            .await?;
-        rows.iter().map(job_from_row).collect()
+        self.select("ORDER BY id DESC LIMIT $1", Some(Bind::Int(limit)))
+            .await
     }
 
     /// The jobs running now, oldest first (for progress displays).
     pub async fn running(&self) -> anyhow::Result<Vec<Job>> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'running' ORDER BY id");
-        let rows = sqlx::query(&sql).fetch_all(&self.db.pool).await?;
-        rows.iter().map(job_from_row).collect()
+        self.select("WHERE state = 'running' ORDER BY id", None)
+            .await
     }
 
     /// The jobs enqueued by the success of `parent_id`, oldest first.
     pub async fn children(&self, parent_id: i64) -> anyhow::Result<Vec<Job>> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE parent_id = $1 ORDER BY id");
-        let rows = sqlx::query(&sql)
-            .bind(parent_id)
-            .fetch_all(&self.db.pool)
-            .await?;
-        rows.iter().map(job_from_row).collect()
+        self.select(
+            "WHERE parent_id = $1 ORDER BY id",
+            Some(Bind::Int(parent_id)),
+        )
+        .await
     }
 
     /// The jobs filed under `subject` (see [`NewJob::with_subject`]), oldest first.
     pub async fn list_by_subject(&self, subject: &str) -> anyhow::Result<Vec<Job>> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE subject = $1 ORDER BY id");
-        let rows = sqlx::query(&sql)
-            .bind(subject)
-            .fetch_all(&self.db.pool)
-            .await?;
+        self.select("WHERE subject = $1 ORDER BY id", Some(Bind::Text(subject)))
+            .await
+    }
+
+    /// The jobs `SELECT … FROM jobs {tail}` finds, `tail` taking at most one value.
+    async fn select(&self, tail: &str, value: Option<Bind<'_>>) -> anyhow::Result<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs {tail}");
+        let query = match value {
+            None => sqlx::query(&sql),
+            Some(Bind::Int(v)) => sqlx::query(&sql).bind(v),
+            Some(Bind::Text(v)) => sqlx::query(&sql).bind(v),
+        };
+        let rows = query.fetch_all(&self.db.pool).await?;
         rows.iter().map(job_from_row).collect()
     }
 }
@@ -506,6 +508,12 @@ fn claim_sql(backend: Backend, kinds: usize) -> String {
          RETURNING {JOB_COLUMNS}",
         kinds = kind_params.join(", "),
     )
+}
+
+/// The one value a job listing filters on.
+enum Bind<'a> {
+    Int(i64),
+    Text(&'a str),
 }
 
 fn job_from_row(row: &AnyRow) -> anyhow::Result<Job> {
