@@ -17,8 +17,8 @@ pub struct TestDb {
     pub url: String,
     /// Keeps the SQLite file's directory alive.
     _dir: Option<TempDir>,
-    /// (admin URL, database name) of a PostgreSQL test database to drop.
-    postgres: Option<(String, String)>,
+    /// The PostgreSQL database to drop (after `db`, declared above it, has closed).
+    _postgres: Option<PgTestDatabase>,
 }
 
 impl TestDb {
@@ -30,12 +30,35 @@ impl TestDb {
             db,
             url,
             _dir: Some(dir),
-            postgres: None,
+            _postgres: None,
         }
     }
 
     /// A fresh database on the test server, or None (with a note) when none is configured.
     pub async fn postgres() -> Option<TestDb> {
+        let pg = PgTestDatabase::create().await?;
+        let db = Db::connect(&pg.url, 8).await.unwrap();
+        Some(TestDb {
+            db,
+            url: pg.url.clone(),
+            _dir: None,
+            _postgres: Some(pg),
+        })
+    }
+}
+
+/// A fresh, empty PostgreSQL database on the test server, without a pool: for tests that
+/// connect from runtimes of their own (servers restarted on other threads). Dropping it drops
+/// the database.
+pub struct PgTestDatabase {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgTestDatabase {
+    /// None (with a note) when no test server is configured.
+    pub async fn create() -> Option<PgTestDatabase> {
         let Ok(admin) = std::env::var(POSTGRES_URL_VAR) else {
             eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
             return None;
@@ -47,23 +70,15 @@ impl TestDb {
             .unwrap();
         conn.close().await.unwrap();
         let url = with_database(&admin, &name);
-        let db = Db::connect(&url, 8).await.unwrap();
-        Some(TestDb {
-            db,
-            url,
-            _dir: None,
-            postgres: Some((admin, name)),
-        })
+        Some(PgTestDatabase { url, admin, name })
     }
 }
 
-impl Drop for TestDb {
+impl Drop for PgTestDatabase {
     fn drop(&mut self) {
-        let Some((admin, name)) = self.postgres.take() else {
-            return;
-        };
+        let (admin, name) = (self.admin.clone(), self.name.clone());
         // Drop runs inside the test's runtime, where we cannot block on a future; a thread
-        // with its own small runtime drops the database (FORCE closes our pool's connections).
+        // with its own small runtime drops the database (FORCE closes pools' connections).
         let joined = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -15,11 +15,11 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
+use gala_pipeline::storage::testing::PgTestDatabase;
 use gala_pipeline::storage::Db;
 use gala_pipeline::Config;
 use gala_studio::upload::{self, CompletedUpload, OnComplete, UploadOwner, UploadService};
 use sha2::{Digest, Sha256};
-use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
 
 /// The header this harness's stand-in for the app's auth layer reads the user from.
@@ -44,7 +44,8 @@ pub struct Harness {
     pub handoff_calls: Arc<AtomicUsize>,
     /// Added to the real time: lets a test jump past the expiry.
     pub skew_ms: Arc<AtomicI64>,
-    postgres: Option<(String, String)>,
+    /// Dropped with the harness, which drops the PostgreSQL database.
+    _postgres: Option<PgTestDatabase>,
 }
 
 impl Harness {
@@ -56,26 +57,15 @@ impl Harness {
 
     /// A fresh PostgreSQL database, or None when GALA_TEST_POSTGRES_URL is not set.
     pub async fn postgres(tune: impl FnOnce(&mut Config)) -> Option<Harness> {
-        let Ok(admin) = std::env::var("GALA_TEST_POSTGRES_URL") else {
-            eprintln!("skipped: GALA_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let name = format!("gala_test_up_{:016x}", rand::random::<u64>());
-        let mut conn = PgConnection::connect(&admin).await.unwrap();
-        conn.execute(&*format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        let db_url = format!("{base}/{name}");
+        let pg = PgTestDatabase::create().await?;
         let dir = tempfile::tempdir().unwrap();
-        Some(Harness::with(dir, db_url, Some((admin, name)), tune))
+        Some(Harness::with(dir, pg.url.clone(), Some(pg), tune))
     }
 
     fn with(
         dir: TempDir,
         db_url: String,
-        postgres: Option<(String, String)>,
+        postgres: Option<PgTestDatabase>,
         tune: impl FnOnce(&mut Config),
     ) -> Harness {
         let mut config = Config {
@@ -94,7 +84,7 @@ impl Harness {
             fail_handoffs: Arc::default(),
             handoff_calls: Arc::default(),
             skew_ms: Arc::default(),
-            postgres,
+            _postgres: postgres,
         }
     }
 
@@ -208,27 +198,6 @@ impl Harness {
         let path = self.dir.path().join(format!("source-{len}.bin"));
         std::fs::write(&path, &bytes).unwrap();
         (path, hex::encode(Sha256::digest(&bytes)))
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let Some((admin, name)) = self.postgres.take() else {
-            return;
-        };
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut conn = PgConnection::connect(&admin).await?;
-                conn.execute(&*format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await?;
-                conn.close().await
-            })
-        })
-        .join();
     }
 }
 
