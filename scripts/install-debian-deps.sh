@@ -12,6 +12,8 @@ packages=(
   ffmpeg
   # fonts for host cards and contact sheets
   fonts-noto-cjk fonts-dejavu-core
+  # speech for the Whisper captions test (known English sentences) and the host voice-over
+  espeak-ng
   # PostgreSQL for the multi-node store tests
   postgresql postgresql-client
   # the real tus clients of the upload tests: tuspy (Python) and tus-js-client (Node)

@@ -41,6 +41,8 @@ pub struct Config {
     pub uploads: UploadsConfig,
     /// Duplicate and re-upload detection (perceptual frame hashes and audio fingerprints).
     pub duplicates: MatchThresholds,
+    /// The local AI models, per role (captions, moderation, script writer).
+    pub models: crate::ai::ModelsConfig,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             studio: StudioConfig::default(),
             uploads: UploadsConfig::default(),
             duplicates: MatchThresholds::default(),
+            models: crate::ai::ModelsConfig::default(),
         }
     }
 }

@@ -9,9 +9,12 @@
 //!   proxy; the ingest chain's job handlers.
 //! - [`analysis`]: analysis of ingested clips beyond technical QC: fingerprints and duplicate
 //!   detection (the AI models come later).
+//! - [`ai`]: the local AI models on candle (captions, moderation, the host's writer) and their
+//!   registry; no database, no HTTP.
 //! - [`engine`]: the handles (database, store, queue) built once from the configuration.
 //! - [`demo`]: the generated demo material.
 
+pub mod ai;
 pub mod analysis;
 pub mod config;
 pub mod demo;
