@@ -42,6 +42,9 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Account administration from the command line (the first admin).
     Admin(cmd::admin::Args),
+    /// Write the host's lines for acts (a JSON file or one act on the command line) with the
+    /// configured writer model, checked against the facts; deterministic lines otherwise.
+    Script(cmd::script::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
             Command::Bench(a) => cmd::bench::run(config, a).await,
             Command::Serve(a) => cmd::serve::run(config, a).await,
             Command::Admin(a) => cmd::admin::run(config, a).await,
+            Command::Script(a) => cmd::script::run(config, a).await,
         }
     });
     match result {

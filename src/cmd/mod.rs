@@ -5,6 +5,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod ingest;
+pub mod script;
 pub mod serve;
 pub mod worker;
 

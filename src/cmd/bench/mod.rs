@@ -4,7 +4,8 @@
 //!
 //! - [`normalize`], [`chain`]: the ingest engine;
 //! - [`duplicates`]: duplicate lookups in the fingerprint index against a full scan;
-//! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]).
+//! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]);
+//! - [`writer`]: the script writer's model families on random weights (speed and memory).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ mod load;
 mod normalize;
 mod studio;
 mod upload;
+mod writer;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -87,6 +89,32 @@ enum What {
         #[arg(long, default_value_t = 3)]
         scan_reps: usize,
     },
+    /// The script writer's LLM families on random weights (tiny and a realistic MoE shape, each
+    /// beside its dense reference): prompt and generation tokens/s, time to first token, peak
+    /// memory. Speed figures only: random weights write gibberish.
+    Writer {
+        /// Families: qwen2-moe, qwen3-moe, mixtral, gguf (comma-separated).
+        #[arg(
+            long,
+            default_value = "qwen2-moe,qwen3-moe,mixtral,gguf",
+            value_delimiter = ','
+        )]
+        families: Vec<String>,
+        /// Tokens generated per model.
+        #[arg(long, default_value_t = 32)]
+        tokens: usize,
+        /// Hidden size of the realistic shape (expert inner size the same; 64-wide heads).
+        #[arg(long, default_value_t = 1024)]
+        hidden: usize,
+        #[arg(long, default_value_t = 8)]
+        layers: usize,
+        /// Experts per layer of the realistic shape (2 active per token).
+        #[arg(long, default_value_t = 16)]
+        experts: usize,
+        /// Only the tiny models.
+        #[arg(long)]
+        skip_big: bool,
+    },
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
@@ -129,6 +157,24 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
         } => {
             let sizes = vec![clips.max(1), clips2.max(1)];
             duplicates::bench_duplicates(config, sizes, reps.max(1), scan_reps.max(1)).await
+        }
+        What::Writer {
+            families,
+            tokens,
+            hidden,
+            layers,
+            experts,
+            skip_big,
+        } => {
+            let plan = writer::Plan {
+                families,
+                tokens: tokens.max(1),
+                hidden: hidden.max(64) / 64 * 64,
+                layers: layers.max(1),
+                experts: experts.max(2),
+                skip_big,
+            };
+            tokio::task::spawn_blocking(move || writer::bench_writer(config, plan)).await?
         }
     }
 }
