@@ -14,7 +14,7 @@ use candle::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use candle_transformers::models::{mixtral, qwen2_moe, qwen3_moe};
 use serde_json::json;
-use tokenizers::models::bpe::BPE;
+use tokenizers::models::bpe::{Vocab, BPE};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
@@ -78,7 +78,7 @@ pub fn write_tokenizer(dir: &Path) -> Result<Tokenizer, String> {
         vocab.insert(format!("{a}{b}"), next);
     }
     let bpe = BPE::builder()
-        .vocab_and_merges(vocab, merges)
+        .vocab_and_merges(vocab.into_iter().collect::<Vocab>(), merges)
         .build()
         .map_err(|e| e.to_string())?;
     let mut tokenizer = Tokenizer::new(bpe);
