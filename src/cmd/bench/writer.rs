@@ -98,9 +98,9 @@ fn bench_one(
     let s = g.stats;
     let active = active_params(family, shape);
     println!(
-        "{family:<10} {label:<11} {:>8.1}M {:>8.1}M {:<16} {:>6} {:>9.1} {:>6} {:>9.2} {:>8.3} {:>7.1} {:>10}",
-        params as f64 / 1e6,
-        active as f64 / 1e6,
+        "{family:<10} {label:<11} {:>9} {:>9} {:<16} {:>6} {:>9.1} {:>6} {:>9.2} {:>8.3} {:>7.1} {:>10}",
+        count(params),
+        count(active),
         summary.format,
         s.prompt_tokens,
         s.prompt_tok_s(),
@@ -118,6 +118,15 @@ fn bench_one(
         std::fs::remove_file(&path)?;
     }
     Ok(())
+}
+
+/// A parameter count in K, M or B.
+fn count(n: u64) -> String {
+    match n {
+        0..1_000_000 => format!("{:.1}K", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        _ => format!("{:.2}B", n as f64 / 1e9),
+    }
 }
 
 /// Weights used for one token: everything but the idle experts (and the embedding table, of
@@ -140,10 +149,10 @@ pub fn bench_writer(config: Config, plan: Plan) -> anyhow::Result<ExitCode> {
         .prefix("gala-bench-writer")
         .tempdir()?;
     println!(
-        "Random weights: speed and memory figures only (the text is gibberish). models.device, f32 \
+        "Random weights: speed and memory figures only (the text is gibberish). Device {}, f32 \
          safetensors / q8_0 GGUF; {} tokens generated per model (fewer when a stop token is \
          sampled). Reference: the dense model of the same family with the active expert count.",
-        plan.tokens
+        config.models.device, plan.tokens
     );
     println!(
         "{:<10} {:<11} {:>9} {:>9} {:<16} {:>6} {:>9} {:>6} {:>9} {:>8} {:>7} {:>10}",
