@@ -29,7 +29,7 @@ pub struct GenStats {
     pub prompt_s: f64,
     /// Seconds for the tokens after the first.
     pub generate_s: f64,
-    /// Seconds from the call to the first token streamed: the time to first token.
+    /// Seconds from the call to the first sampled token: the time to first token.
     pub first_token_s: f64,
     /// True when a stop token ended the answer, false when `max_tokens` did.
     pub stopped: bool,
@@ -193,6 +193,7 @@ pub fn run_loop(
         if first_at.is_none() {
             first_at = Some(Instant::now());
             stats.prompt_s = started.elapsed().as_secs_f64();
+            stats.first_token_s = stats.prompt_s;
         }
         if stop.contains(&next) {
             stats.stopped = true;
@@ -201,9 +202,6 @@ pub fn run_loop(
         context.push(next);
         input = vec![next];
         if let Some(piece) = stream.push(next).map_err(run)? {
-            if stats.first_token_s == 0.0 {
-                stats.first_token_s = started.elapsed().as_secs_f64();
-            }
             on_token(&piece);
         }
     }

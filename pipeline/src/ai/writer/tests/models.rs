@@ -57,6 +57,10 @@ fn check_generation(model: &mut LlmModel, max_tokens: usize) {
     );
     assert!(s.stopped || s.generated_tokens == max_tokens, "{s:?}");
     assert!(s.prompt_s > 0.0 && s.prompt_tok_s() > 0.0, "{s:?}");
+    assert!(
+        s.first_token_s > 0.0 && s.first_token_s <= s.prompt_s + s.generate_s,
+        "{s:?}"
+    );
     assert!(other.stats.prompt_tokens != s.prompt_tokens);
     let (c, _) = generate(model, "Introduce Mei Lin.", 8);
     let (d, _) = generate(model, "Introduce Mei Lin.", 1234);
