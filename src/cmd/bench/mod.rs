@@ -4,13 +4,15 @@
 //!
 //! - [`normalize`], [`chain`]: the ingest engine;
 //! - [`duplicates`]: duplicate lookups in the fingerprint index against a full scan;
-//! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]).
+//! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]);
+//! - [`captions`]: Whisper on candle against faster-whisper.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gala_pipeline::{demo, Config};
 
+mod captions;
 mod chain;
 mod duplicates;
 mod load;
@@ -87,6 +89,18 @@ enum What {
         #[arg(long, default_value_t = 3)]
         scan_reps: usize,
     },
+    /// Transcribe N seconds of espeak-ng speech with Whisper on candle and, in the same run,
+    /// with faster-whisper (PyPI, CTranslate2) from the same model directory; × real time.
+    Captions {
+        /// Model directory (default: tiny.en from scripts/install-test-tools.sh).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        /// Virtual environment with faster-whisper installed.
+        #[arg(long, default_value = "target/bench-tools/faster-whisper")]
+        reference: PathBuf,
+    },
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
@@ -130,6 +144,11 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
             let sizes = vec![clips.max(1), clips2.max(1)];
             duplicates::bench_duplicates(config, sizes, reps.max(1), scan_reps.max(1)).await
         }
+        What::Captions {
+            model,
+            seconds,
+            reference,
+        } => captions::bench_captions(config, model, seconds.max(1.0), reference).await,
     }
 }
 
