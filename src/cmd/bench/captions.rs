@@ -35,7 +35,11 @@ pub async fn bench_captions(
     std::fs::create_dir_all(&dir)?;
     let media = speech(&dir, seconds)?;
     let duration = seconds;
-    println!("captions bench: {} s of espeak-ng speech, model {}", duration, model.display());
+    println!(
+        "captions bench: {} s of espeak-ng speech, model {}",
+        duration,
+        model.display()
+    );
 
     let cfg = CaptionsConfig {
         family: "whisper".into(),
@@ -90,7 +94,10 @@ pub async fn bench_captions(
         .output()
         .context("running faster-whisper")?;
     if !out.status.success() {
-        bail!("faster-whisper failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "faster-whisper failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let ref_s = v["seconds"].as_f64().unwrap_or(f64::NAN);

@@ -97,7 +97,6 @@ pub fn decode_mono_16k(path: &Path) -> Result<Vec<f32>, String> {
     }
     let _ = decoder.send_eof();
     drain(&mut decoder, &mut out)?;
-    drop(drain);
     while let Some((context, ..)) = resampler.as_mut() {
         let mut converted = frame::Audio::new(F32_PACKED, 4096, ChannelLayout::MONO);
         match context.flush(&mut converted) {
@@ -179,7 +178,11 @@ mod tests {
         assert_eq!(f.len(), 80 * 201);
         // Values of mel_80 in openai-whisper's assets/mel_filters.npz: row 0 bin 1, row 1
         // bins 1 and 2, and the largest weight; row 0 is zero from bin 2 on.
-        for (i, want) in [(1, 0.024_862_595), (202, 0.001_990_822), (203, 0.022_871_772)] {
+        for (i, want) in [
+            (1, 0.024_862_595),
+            (202, 0.001_990_822),
+            (203, 0.022_871_772),
+        ] {
             assert!((f[i] - want).abs() < 1e-6, "{i}: {} vs {want}", f[i]);
         }
         let max = f.iter().cloned().fold(0.0f32, f32::max);

@@ -121,7 +121,11 @@ pub fn parse(bytes: &[u8]) -> Result<Ct2Model, String> {
         ));
     }
     let spec = c.string("the spec name")?;
-    let revision = if version >= 4 { c.u32("the revision")? } else { 1 };
+    let revision = if version >= 4 {
+        c.u32("the revision")?
+    } else {
+        1
+    };
     let count = c.u32("the variable count")?;
     let mut variables = HashMap::new();
     for _ in 0..count {
@@ -214,7 +218,9 @@ impl Ct2Model {
         match v.dtype {
             Ct2Type::I8 => b.first().map(|&x| x as i8 as i64),
             Ct2Type::I16 if b.len() >= 2 => Some(i16::from_le_bytes([b[0], b[1]]) as i64),
-            Ct2Type::I32 if b.len() >= 4 => Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64),
+            Ct2Type::I32 if b.len() >= 4 => {
+                Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64)
+            }
             _ => None,
         }
     }
@@ -222,7 +228,9 @@ impl Ct2Model {
     /// The variable as an f32 tensor on `device`; int8/int16 weights are dequantized with their
     /// `_scale` variable.
     pub fn tensor(&self, name: &str, device: &Device) -> Result<Tensor, String> {
-        let v = self.get(name).ok_or_else(|| format!("variable {name} is missing"))?;
+        let v = self
+            .get(name)
+            .ok_or_else(|| format!("variable {name} is missing"))?;
         let err = |e: candle::Error| format!("variable {name}: {e}");
         let raw = match v.dtype {
             Ct2Type::F32 => Tensor::from_raw_buffer(&v.data, DType::F32, &v.shape, device),
@@ -283,8 +291,14 @@ pub fn whisper_tensors(
     };
     for side in ["encoder", "decoder"] {
         let hf = format!("model.{side}");
-        put(format!("{hf}.layer_norm.weight"), &format!("{side}/layer_norm/gamma"))?;
-        put(format!("{hf}.layer_norm.bias"), &format!("{side}/layer_norm/beta"))?;
+        put(
+            format!("{hf}.layer_norm.weight"),
+            &format!("{side}/layer_norm/gamma"),
+        )?;
+        put(
+            format!("{hf}.layer_norm.bias"),
+            &format!("{side}/layer_norm/beta"),
+        )?;
         put(
             format!("{hf}.embed_positions.weight"),
             &format!("{side}/position_encodings/encodings"),
@@ -302,7 +316,6 @@ pub fn whisper_tensors(
         "model.decoder.embed_tokens.weight".into(),
         "decoder/embeddings/weight",
     )?;
-    drop(put);
     for side in ["encoder", "decoder"] {
         for i in 0..layer_count(model, side) {
             let (c, h) = (
@@ -310,8 +323,14 @@ pub fn whisper_tensors(
                 format!("model.{side}.layers.{i}"),
             );
             let mut norm = |hf: &str, ct2: &str| -> Result<(), String> {
-                out.insert(format!("{h}.{hf}.weight"), model.tensor(&format!("{c}/{ct2}/gamma"), device)?);
-                out.insert(format!("{h}.{hf}.bias"), model.tensor(&format!("{c}/{ct2}/beta"), device)?);
+                out.insert(
+                    format!("{h}.{hf}.weight"),
+                    model.tensor(&format!("{c}/{ct2}/gamma"), device)?,
+                );
+                out.insert(
+                    format!("{h}.{hf}.bias"),
+                    model.tensor(&format!("{c}/{ct2}/beta"), device)?,
+                );
                 Ok(())
             };
             norm("self_attn_layer_norm", "self_attention/layer_norm")?;
@@ -321,7 +340,10 @@ pub fn whisper_tensors(
             }
             let mut linear = |hf: &str, ct2: &str| -> Result<(), String> {
                 for p in ["weight", "bias"] {
-                    out.insert(format!("{h}.{hf}.{p}"), model.tensor(&format!("{c}/{ct2}/{p}"), device)?);
+                    out.insert(
+                        format!("{h}.{hf}.{p}"),
+                        model.tensor(&format!("{c}/{ct2}/{p}"), device)?,
+                    );
                 }
                 Ok(())
             };
@@ -332,9 +354,23 @@ pub fn whisper_tensors(
                 linear("encoder_attn.q_proj", "attention/linear_0")?;
                 linear("encoder_attn.out_proj", "attention/linear_2")?;
             }
-            split(model, device, &mut out, &format!("{c}/self_attention/linear_0"), &format!("{h}.self_attn"), &["q_proj", "k_proj", "v_proj"])?;
+            split(
+                model,
+                device,
+                &mut out,
+                &format!("{c}/self_attention/linear_0"),
+                &format!("{h}.self_attn"),
+                &["q_proj", "k_proj", "v_proj"],
+            )?;
             if side == "decoder" {
-                split(model, device, &mut out, &format!("{c}/attention/linear_1"), &format!("{h}.encoder_attn"), &["k_proj", "v_proj"])?;
+                split(
+                    model,
+                    device,
+                    &mut out,
+                    &format!("{c}/attention/linear_1"),
+                    &format!("{h}.encoder_attn"),
+                    &["k_proj", "v_proj"],
+                )?;
             }
         }
     }
@@ -365,7 +401,10 @@ fn split(
     let bias = model.tensor(&format!("{ct2}/bias"), device)?;
     let rows = weight.dim(0).map_err(|e| e.to_string())?;
     if rows % parts.len() != 0 {
-        return Err(format!("{ct2}/weight has {rows} rows, not {} equal parts", parts.len()));
+        return Err(format!(
+            "{ct2}/weight has {rows} rows, not {} equal parts",
+            parts.len()
+        ));
     }
     let n = rows / parts.len();
     for (i, part) in parts.iter().enumerate() {

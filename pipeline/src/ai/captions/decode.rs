@@ -282,7 +282,10 @@ mod tests {
         // After a closing timestamp: the next opening one (same time allowed) or, when it is
         // likelier than all timestamps together, the end of text; never text.
         assert_eq!(allowed(&[15, 3, 20]), (20..30).collect::<Vec<_>>());
-        assert_eq!(allowed_with(&[15, 3, 20], Some(10)), [vec![10], (20..30).collect()].concat());
+        assert_eq!(
+            allowed_with(&[15, 3, 20], Some(10)),
+            [vec![10], (20..30).collect()].concat()
+        );
         // A text token, however likely, cannot follow a closing timestamp.
         assert!(!allowed_with(&[15, 3, 20], Some(3)).contains(&3));
     }

@@ -127,7 +127,10 @@ impl Whisper {
             return Err(ModelError::NotConfigured { role: "captions" });
         }
         if cfg.family != "whisper" {
-            return Err(fail(format!("unknown family {:?} (want whisper)", cfg.family)));
+            return Err(fail(format!(
+                "unknown family {:?} (want whisper)",
+                cfg.family
+            )));
         }
         let layout = weights::detect(&cfg.path).map_err(fail)?;
         let dir: &Path = if cfg.path.is_file() {

@@ -36,8 +36,14 @@ fn tiny_en() -> Box<dyn SpeechToText> {
 /// Sentences and the second each starts at; the last one after the first 30-s window.
 const SPEECH: [(f64, &str); 4] = [
     (1.0, "The weather today is sunny and warm."),
-    (9.0, "Please remember to bring your notebook to the meeting."),
-    (19.0, "Our train leaves the station at seven in the morning."),
+    (
+        9.0,
+        "Please remember to bring your notebook to the meeting.",
+    ),
+    (
+        19.0,
+        "Our train leaves the station at seven in the morning.",
+    ),
     (33.0, "Thank you all for watching and good night."),
 ];
 
@@ -141,7 +147,8 @@ fn tiny_en_gives_no_words_to_music() {
     // bass line and pink noise: 40 s of something like music, no voice.
     let chords = "0.12*(sin(2*PI*220*t)+sin(2*PI*277.2*t)+sin(2*PI*329.6*t))*lt(mod(t\\,4)\\,2)\
                   +0.12*(sin(2*PI*196*t)+sin(2*PI*233.1*t)+sin(2*PI*293.7*t))*gte(mod(t\\,4)\\,2)";
-    let expr = format!("({chords})*(0.75+0.25*sin(2*PI*3*t))+0.15*sin(2*PI*(55+55*lt(mod(t\\,2)\\,1))*t)");
+    let expr =
+        format!("({chords})*(0.75+0.25*sin(2*PI*3*t))+0.15*sin(2*PI*(55+55*lt(mod(t\\,2)\\,1))*t)");
     let args: Vec<String> = vec![
         "-hide_banner".into(),
         "-loglevel".into(),

@@ -144,12 +144,7 @@ fn parse_stamp(s: &str) -> Option<i64> {
 
 fn stamp(ms: i64, sep: char) -> String {
     let ms = ms.max(0);
-    let (h, m, s, f) = (
-        ms / 3_600_000,
-        ms / 60_000 % 60,
-        ms / 1000 % 60,
-        ms % 1000,
-    );
+    let (h, m, s, f) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
     format!("{h:02}:{m:02}:{s:02}{sep}{f:03}")
 }
 
@@ -214,12 +209,21 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused_with_the_line() {
-        assert_eq!(parse_vtt("1\n00:00:01,000 --> 00:00:02,000\nx"), Err(SubtitleError::NotWebVtt));
+        assert_eq!(
+            parse_vtt("1\n00:00:01,000 --> 00:00:02,000\nx"),
+            Err(SubtitleError::NotWebVtt)
+        );
         let err = parse_srt("1\n00:00:01.5 --> 00:00:02,000\nx\n").unwrap_err();
-        assert!(matches!(err, SubtitleError::BadTiming { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, SubtitleError::BadTiming { line: 2, .. }),
+            "{err}"
+        );
         let err = parse_srt("1\n00:00:03,000 --> 00:00:02,000\nx\n").unwrap_err();
         assert_eq!(err, SubtitleError::Backwards { line: 2 });
         let err = parse_vtt("WEBVTT\n\n00:00:01.000 --> 00:01:99.000\nx\n").unwrap_err();
-        assert!(matches!(err, SubtitleError::BadTiming { line: 3, .. }), "{err}");
+        assert!(
+            matches!(err, SubtitleError::BadTiming { line: 3, .. }),
+            "{err}"
+        );
     }
 }

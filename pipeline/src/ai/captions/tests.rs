@@ -58,12 +58,23 @@ fn random_tensors(c: &whisper::Config, seed: u64) -> HashMap<String, Tensor> {
             let shape = data[name].shape().clone();
             let n = shape.elem_count();
             let fan_in = shape.dims().last().copied().unwrap_or(1).max(1) as f32;
-            let scale = if name.ends_with("bias") { 0.02 } else { 1.0 / fan_in.sqrt() };
-            let base = if name.contains("layer_norm.weight") { 1.0 } else { 0.0 };
+            let scale = if name.ends_with("bias") {
+                0.02
+            } else {
+                1.0 / fan_in.sqrt()
+            };
+            let base = if name.contains("layer_norm.weight") {
+                1.0
+            } else {
+                0.0
+            };
             let values: Vec<f32> = (0..n)
                 .map(|_| base + scale * (rng.gen::<f32>() * 2.0 - 1.0))
                 .collect();
-            (name.clone(), Tensor::from_vec(values, shape, &Device::Cpu).unwrap())
+            (
+                name.clone(),
+                Tensor::from_vec(values, shape, &Device::Cpu).unwrap(),
+            )
         })
         .collect()
 }
@@ -170,22 +181,49 @@ fn to_ct2(c: &whisper::Config, t: &HashMap<String, Tensor>) -> Ct2Model {
     let zeros = Tensor::zeros(c.d_model, DType::F32, &Device::Cpu).unwrap();
     for side in ["encoder", "decoder"] {
         let h = format!("model.{side}");
-        v.insert(format!("{side}/layer_norm/gamma"), var(&get(&format!("{h}.layer_norm.weight"))));
-        v.insert(format!("{side}/layer_norm/beta"), var(&get(&format!("{h}.layer_norm.bias"))));
-        let heads = if side == "encoder" { c.encoder_attention_heads } else { c.decoder_attention_heads };
+        v.insert(
+            format!("{side}/layer_norm/gamma"),
+            var(&get(&format!("{h}.layer_norm.weight"))),
+        );
+        v.insert(
+            format!("{side}/layer_norm/beta"),
+            var(&get(&format!("{h}.layer_norm.bias"))),
+        );
+        let heads = if side == "encoder" {
+            c.encoder_attention_heads
+        } else {
+            c.decoder_attention_heads
+        };
         v.insert(
             format!("{side}/num_heads"),
-            Ct2Variable { shape: vec![], dtype: Ct2Type::I16, data: (heads as i16).to_le_bytes().to_vec() },
+            Ct2Variable {
+                shape: vec![],
+                dtype: Ct2Type::I16,
+                data: (heads as i16).to_le_bytes().to_vec(),
+            },
         );
-        let layers = if side == "encoder" { c.encoder_layers } else { c.decoder_layers };
+        let layers = if side == "encoder" {
+            c.encoder_layers
+        } else {
+            c.decoder_layers
+        };
         for i in 0..layers {
             let (p, l) = (format!("{side}/layer_{i}"), format!("{h}.layers.{i}"));
             let mut put = |ct: &str, hf: &str| {
                 v.insert(format!("{p}/{ct}"), var(&get(&format!("{l}.{hf}"))));
             };
-            put("self_attention/layer_norm/gamma", "self_attn_layer_norm.weight");
-            put("self_attention/layer_norm/beta", "self_attn_layer_norm.bias");
-            put("self_attention/linear_1/weight", "self_attn.out_proj.weight");
+            put(
+                "self_attention/layer_norm/gamma",
+                "self_attn_layer_norm.weight",
+            );
+            put(
+                "self_attention/layer_norm/beta",
+                "self_attn_layer_norm.bias",
+            );
+            put(
+                "self_attention/linear_1/weight",
+                "self_attn.out_proj.weight",
+            );
             put("self_attention/linear_1/bias", "self_attn.out_proj.bias");
             put("ffn/layer_norm/gamma", "final_layer_norm.weight");
             put("ffn/layer_norm/beta", "final_layer_norm.bias");
@@ -194,7 +232,10 @@ fn to_ct2(c: &whisper::Config, t: &HashMap<String, Tensor>) -> Ct2Model {
             put("ffn/linear_1/weight", "fc2.weight");
             put("ffn/linear_1/bias", "fc2.bias");
             if side == "decoder" {
-                put("attention/layer_norm/gamma", "encoder_attn_layer_norm.weight");
+                put(
+                    "attention/layer_norm/gamma",
+                    "encoder_attn_layer_norm.weight",
+                );
                 put("attention/layer_norm/beta", "encoder_attn_layer_norm.bias");
                 put("attention/linear_0/weight", "encoder_attn.q_proj.weight");
                 put("attention/linear_0/bias", "encoder_attn.q_proj.bias");
@@ -202,10 +243,19 @@ fn to_ct2(c: &whisper::Config, t: &HashMap<String, Tensor>) -> Ct2Model {
                 put("attention/linear_2/bias", "encoder_attn.out_proj.bias");
             }
             let fused = |a: &str, parts: &[&str]| {
-                let w: Vec<Tensor> = parts.iter().map(|x| get(&format!("{l}.{a}.{x}.weight"))).collect();
+                let w: Vec<Tensor> = parts
+                    .iter()
+                    .map(|x| get(&format!("{l}.{a}.{x}.weight")))
+                    .collect();
                 let b: Vec<Tensor> = parts
                     .iter()
-                    .map(|x| if *x == "k_proj" { zeros.clone() } else { get(&format!("{l}.{a}.{x}.bias")) })
+                    .map(|x| {
+                        if *x == "k_proj" {
+                            zeros.clone()
+                        } else {
+                            get(&format!("{l}.{a}.{x}.bias"))
+                        }
+                    })
                     .collect();
                 (Tensor::cat(&w, 0).unwrap(), Tensor::cat(&b, 0).unwrap())
             };
@@ -221,15 +271,41 @@ fn to_ct2(c: &whisper::Config, t: &HashMap<String, Tensor>) -> Ct2Model {
     }
     for conv in ["conv1", "conv2"] {
         for x in ["weight", "bias"] {
-            v.insert(format!("encoder/{conv}/{x}"), var(&get(&format!("model.encoder.{conv}.{x}"))));
+            v.insert(
+                format!("encoder/{conv}/{x}"),
+                var(&get(&format!("model.encoder.{conv}.{x}"))),
+            );
         }
     }
-    let sinusoid = Tensor::zeros((c.max_source_positions, c.d_model), DType::F32, &Device::Cpu).unwrap();
-    v.insert("encoder/position_encodings/encodings".into(), var(&sinusoid));
-    v.insert("decoder/position_encodings/encodings".into(), var(&get("model.decoder.embed_positions.weight")));
-    v.insert("decoder/embeddings/weight".into(), var(&get("model.decoder.embed_tokens.weight")));
-    let aliases = HashMap::from([("decoder/projection/weight".to_string(), "decoder/embeddings/weight".to_string())]);
-    Ct2Model { version: 6, spec: "WhisperSpec".into(), revision: 3, variables: v, aliases }
+    let sinusoid = Tensor::zeros(
+        (c.max_source_positions, c.d_model),
+        DType::F32,
+        &Device::Cpu,
+    )
+    .unwrap();
+    v.insert(
+        "encoder/position_encodings/encodings".into(),
+        var(&sinusoid),
+    );
+    v.insert(
+        "decoder/position_encodings/encodings".into(),
+        var(&get("model.decoder.embed_positions.weight")),
+    );
+    v.insert(
+        "decoder/embeddings/weight".into(),
+        var(&get("model.decoder.embed_tokens.weight")),
+    );
+    let aliases = HashMap::from([(
+        "decoder/projection/weight".to_string(),
+        "decoder/embeddings/weight".to_string(),
+    )]);
+    Ct2Model {
+        version: 6,
+        spec: "WhisperSpec".into(),
+        revision: 3,
+        variables: v,
+        aliases,
+    }
 }
 
 /// 35 s of a tone with a pause, as a WAV file (crosses the 30-s window).
@@ -239,7 +315,11 @@ fn media(dir: &Path) -> PathBuf {
     let samples: Vec<f32> = (0..35 * rate)
         .map(|i| {
             let t = i as f32 / rate as f32;
-            if (10.0..12.0).contains(&t) { 0.0 } else { 0.3 * (2.0 * std::f32::consts::PI * 440.0 * t).sin() }
+            if (10.0..12.0).contains(&t) {
+                0.0
+            } else {
+                0.3 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()
+            }
         })
         .collect();
     write_wav(&path, &samples, rate as u32);
@@ -278,7 +358,11 @@ fn config_for(path: &Path) -> CaptionsConfig {
 }
 
 /// Transcribes `media` and returns the transcript and the progress values seen.
-fn run(model: &mut dyn SpeechToText, media: &Path, language: Option<&str>) -> (Transcript, Vec<f64>) {
+fn run(
+    model: &mut dyn SpeechToText,
+    media: &Path,
+    language: Option<&str>,
+) -> (Transcript, Vec<f64>) {
     let mut seen = Vec::new();
     let mut progress = |f: f64| seen.push(f);
     let mut ctl = RunControl::unlimited(&mut progress);
@@ -288,10 +372,17 @@ fn run(model: &mut dyn SpeechToText, media: &Path, language: Option<&str>) -> (T
 
 fn check_cues(t: &Transcript) {
     for c in &t.cues {
-        assert!(0 <= c.start_ms && c.start_ms <= c.end_ms && c.end_ms <= 35_000, "{c:?}");
+        assert!(
+            0 <= c.start_ms && c.start_ms <= c.end_ms && c.end_ms <= 35_000,
+            "{c:?}"
+        );
         assert!(!c.text.trim().is_empty());
     }
-    assert!(t.cues.windows(2).all(|w| w[0].start_ms <= w[1].start_ms), "{:?}", t.cues);
+    assert!(
+        t.cues.windows(2).all(|w| w[0].start_ms <= w[1].start_ms),
+        "{:?}",
+        t.cues
+    );
 }
 
 #[test]
@@ -317,8 +408,16 @@ fn safetensors_gguf_and_ct2_load_and_agree_over_two_windows() {
 
     // The same weights as a GGUF file.
     let gdir = tempfile::tempdir().unwrap();
-    std::fs::copy(dir.path().join("config.json"), gdir.path().join("config.json")).unwrap();
-    std::fs::copy(dir.path().join("tokenizer.json"), gdir.path().join("tokenizer.json")).unwrap();
+    std::fs::copy(
+        dir.path().join("config.json"),
+        gdir.path().join("config.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.path().join("tokenizer.json"),
+        gdir.path().join("tokenizer.json"),
+    )
+    .unwrap();
     write_gguf(&gdir.path().join("whisper-tiny.gguf"), &tensors);
     let mut gg = load(&config_for(gdir.path()), &Device::Cpu).unwrap();
     assert_eq!(gg.summary().format, "gguf f32");
@@ -329,13 +428,28 @@ fn safetensors_gguf_and_ct2_load_and_agree_over_two_windows() {
 
     // The same weights in the CTranslate2 layout, with a CTranslate2 config.json (no dims).
     let cdir = tempfile::tempdir().unwrap();
-    std::fs::write(cdir.path().join("config.json"), r#"{"suppress_ids": [1, 2], "suppress_ids_begin": [220]}"#).unwrap();
-    std::fs::copy(dir.path().join("tokenizer.json"), cdir.path().join("tokenizer.json")).unwrap();
-    std::fs::write(cdir.path().join("model.bin"), ct2::write(&to_ct2(&c, &tensors))).unwrap();
+    std::fs::write(
+        cdir.path().join("config.json"),
+        r#"{"suppress_ids": [1, 2], "suppress_ids_begin": [220]}"#,
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.path().join("tokenizer.json"),
+        cdir.path().join("tokenizer.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        cdir.path().join("model.bin"),
+        ct2::write(&to_ct2(&c, &tensors)),
+    )
+    .unwrap();
     let mut cm = load(&config_for(cdir.path()), &Device::Cpu).unwrap();
     assert_eq!(cm.summary().format, "ctranslate2 f32");
     let (ct, _) = run(cm.as_mut(), &audio, None);
-    assert_eq!(ct.cues, first.cues, "CTranslate2 names map onto the same network");
+    assert_eq!(
+        ct.cues, first.cues,
+        "CTranslate2 names map onto the same network"
+    );
 }
 
 #[test]
@@ -348,16 +462,31 @@ fn multilingual_model_uses_the_given_language_or_detects_one() {
     assert_eq!(zh.language, "zh");
     check_cues(&zh);
     let (auto, _) = run(m.as_mut(), &audio, None);
-    assert!(["en", "zh", "de", "es"].contains(&auto.language.as_str()), "{}", auto.language);
+    assert!(
+        ["en", "zh", "de", "es"].contains(&auto.language.as_str()),
+        "{}",
+        auto.language
+    );
 }
 
 #[test]
 fn bad_model_directories_are_clear_errors() {
-    let err = |cfg: &CaptionsConfig| load(cfg, &Device::Cpu).err().expect("must fail").to_string();
-    assert!(matches!(load(&CaptionsConfig::default(), &Device::Cpu), Err(ModelError::NotConfigured { .. })));
+    let err = |cfg: &CaptionsConfig| {
+        load(cfg, &Device::Cpu)
+            .err()
+            .expect("must fail")
+            .to_string()
+    };
+    assert!(matches!(
+        load(&CaptionsConfig::default(), &Device::Cpu),
+        Err(ModelError::NotConfigured { .. })
+    ));
     let (dir, c, tensors) = model_dir(VOCAB_EN);
     let e = err(&config_for(dir.path()));
-    assert!(e.contains("no model.safetensors, model.bin or .gguf"), "{e}");
+    assert!(
+        e.contains("no model.safetensors, model.bin or .gguf"),
+        "{e}"
+    );
     let mut cfg = config_for(dir.path());
     cfg.family = "llama".into();
     assert!(err(&cfg).contains("unknown family"));
@@ -375,7 +504,11 @@ fn bad_model_directories_are_clear_errors() {
     let bin = tempfile::tempdir().unwrap();
     std::fs::write(bin.path().join("model.bin"), b"PK\x03\x04 not a model").unwrap();
     std::fs::write(bin.path().join("config.json"), "{}").unwrap();
-    std::fs::copy(dir.path().join("tokenizer.json"), bin.path().join("tokenizer.json")).unwrap();
+    std::fs::copy(
+        dir.path().join("tokenizer.json"),
+        bin.path().join("tokenizer.json"),
+    )
+    .unwrap();
     let e = err(&config_for(bin.path()));
     assert!(e.contains("binary version"), "{e}");
 }
@@ -392,18 +525,43 @@ fn ct2_reader_parses_what_the_format_holds() {
         .collect();
     let mut variables = HashMap::from([
         ("w".to_string(), var(&rows)),
-        ("q/weight".to_string(), Ct2Variable { shape: vec![2, 3], dtype: Ct2Type::I8, data: q }),
+        (
+            "q/weight".to_string(),
+            Ct2Variable {
+                shape: vec![2, 3],
+                dtype: Ct2Type::I8,
+                data: q,
+            },
+        ),
         (
             "q/weight_scale".to_string(),
-            Ct2Variable { shape: vec![2], dtype: Ct2Type::F32, data: scales.iter().flat_map(|s| s.to_le_bytes()).collect() },
+            Ct2Variable {
+                shape: vec![2],
+                dtype: Ct2Type::F32,
+                data: scales.iter().flat_map(|s| s.to_le_bytes()).collect(),
+            },
         ),
-        ("heads".to_string(), Ct2Variable { shape: vec![], dtype: Ct2Type::I16, data: 6i16.to_le_bytes().to_vec() }),
+        (
+            "heads".to_string(),
+            Ct2Variable {
+                shape: vec![],
+                dtype: Ct2Type::I16,
+                data: 6i16.to_le_bytes().to_vec(),
+            },
+        ),
     ]);
     let half: Vec<u8> = [1.5f32, -0.5]
         .iter()
         .flat_map(|x| half_bits(*x).to_le_bytes())
         .collect();
-    variables.insert("h".into(), Ct2Variable { shape: vec![2], dtype: Ct2Type::F16, data: half });
+    variables.insert(
+        "h".into(),
+        Ct2Variable {
+            shape: vec![2],
+            dtype: Ct2Type::F16,
+            data: half,
+        },
+    );
     let model = Ct2Model {
         version: 6,
         spec: "WhisperSpec".into(),
@@ -415,10 +573,23 @@ fn ct2_reader_parses_what_the_format_holds() {
     let back = ct2::parse(&bytes).unwrap();
     assert_eq!(back, model);
     let dev = Device::Cpu;
-    assert_eq!(back.tensor("alias", &dev).unwrap().to_vec2::<f32>().unwrap(), rows.to_vec2::<f32>().unwrap());
-    assert_eq!(back.tensor("h", &dev).unwrap().to_vec1::<f32>().unwrap(), vec![1.5, -0.5]);
+    assert_eq!(
+        back.tensor("alias", &dev)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap(),
+        rows.to_vec2::<f32>().unwrap()
+    );
+    assert_eq!(
+        back.tensor("h", &dev).unwrap().to_vec1::<f32>().unwrap(),
+        vec![1.5, -0.5]
+    );
     assert_eq!(back.scalar("heads"), Some(6));
-    let deq = back.tensor("q/weight", &dev).unwrap().to_vec2::<f32>().unwrap();
+    let deq = back
+        .tensor("q/weight", &dev)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
     let want = rows.to_vec2::<f32>().unwrap();
     for (a, b) in deq.iter().flatten().zip(want.iter().flatten()) {
         assert!((a - b).abs() < 0.01, "{deq:?} vs {want:?}");
@@ -430,10 +601,15 @@ fn ct2_reader_parses_what_the_format_holds() {
     let mut bad_type = bytes.clone();
     let at = bytes.windows(2).position(|w| w == b"h\0").unwrap() + 2 + 1 + 4;
     bad_type[at] = 9;
-    assert!(ct2::parse(&bad_type).unwrap_err().contains("unknown data type"));
+    assert!(ct2::parse(&bad_type)
+        .unwrap_err()
+        .contains("unknown data type"));
     let mut no_scale = back.clone();
     no_scale.variables.remove("q/weight_scale");
-    assert!(no_scale.tensor("q/weight", &dev).unwrap_err().contains("scale"));
+    assert!(no_scale
+        .tensor("q/weight", &dev)
+        .unwrap_err()
+        .contains("scale"));
 }
 
 /// f32 → IEEE half bits for values exactly representable (the test's own).

@@ -56,13 +56,29 @@ mod tests {
         let samples: Vec<f32> = (0..6 * rate)
             .map(|i| {
                 let t = i as f32 / rate as f32;
-                if (2.0..3.5).contains(&t) { 0.3 * (t * 2000.0).sin() } else { 0.0 }
+                if (2.0..3.5).contains(&t) {
+                    0.3 * (t * 2000.0).sin()
+                } else {
+                    0.0
+                }
             })
             .collect();
         let mut cues = vec![
-            Cue { start_ms: 0, end_ms: 6000, text: "a".into() },
-            Cue { start_ms: 4000, end_ms: 5000, text: "silence".into() },
-            Cue { start_ms: 2500, end_ms: 3000, text: "inside".into() },
+            Cue {
+                start_ms: 0,
+                end_ms: 6000,
+                text: "a".into(),
+            },
+            Cue {
+                start_ms: 4000,
+                end_ms: 5000,
+                text: "silence".into(),
+            },
+            Cue {
+                start_ms: 2500,
+                end_ms: 3000,
+                text: "inside".into(),
+            },
         ];
         tighten(&mut cues, &samples, rate as u32);
         assert_eq!((cues[0].start_ms, cues[0].end_ms), (2000, 3700));

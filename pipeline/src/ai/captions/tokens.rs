@@ -62,7 +62,9 @@ pub fn from_vocabulary(text: &str) -> Result<Tokenizer, String> {
                   "continuing_subword_prefix": "", "end_of_word_suffix": "",
                   "fuse_unk": false, "byte_fallback": false, "vocab": vocab, "merges": []}
     });
-    json.to_string().parse::<Tokenizer>().map_err(|e| e.to_string())
+    json.to_string()
+        .parse::<Tokenizer>()
+        .map_err(|e| e.to_string())
 }
 
 impl Specials {
@@ -77,8 +79,8 @@ impl Specials {
             .iter()
             .filter_map(|(content, &id)| {
                 let code = content.strip_prefix("<|")?.strip_suffix("|>")?;
-                let is_code = (2..=3).contains(&code.len())
-                    && code.chars().all(|c| c.is_ascii_lowercase());
+                let is_code =
+                    (2..=3).contains(&code.len()) && code.chars().all(|c| c.is_ascii_lowercase());
                 is_code.then(|| (code.to_string(), id))
             })
             .collect();

@@ -2,7 +2,9 @@
 //! no-speech gate, and cues at absolute times.
 
 use candle::{Device, Tensor};
-use candle_transformers::models::whisper::{audio as mel, HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
+use candle_transformers::models::whisper::{
+    audio as mel, HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE,
+};
 use rand::SeedableRng;
 use tokenizers::Tokenizer;
 
@@ -163,12 +165,13 @@ fn with_fallback(
     let mut last = None;
     for &t in &temperatures {
         ctl.check("captions")?;
-        let pass = run_pass(job.net, rules, audio, prompt, t, &mut rng, job.tokenizer).map_err(
-            |e| ModelError::Run {
-                role: "captions",
-                reason: e.to_string(),
-            },
-        )?;
+        let pass =
+            run_pass(job.net, rules, audio, prompt, t, &mut rng, job.tokenizer).map_err(|e| {
+                ModelError::Run {
+                    role: "captions",
+                    reason: e.to_string(),
+                }
+            })?;
         let repetitive = pass.compression_ratio > cfg.compression_ratio_threshold;
         let improbable = pass.avg_logprob < cfg.logprob_threshold;
         let silent = pass.no_speech_prob > cfg.no_speech_threshold && improbable;
@@ -206,7 +209,11 @@ pub fn segments(
             Some(t) if t != timestamp_begin => time(t),
             _ => segment_size as f64 * HOP_LENGTH as f64 / SAMPLE_RATE as f64,
         };
-        let first = tokens.first().copied().filter(|&t| is_ts(t)).map_or(0.0, time);
+        let first = tokens
+            .first()
+            .copied()
+            .filter(|&t| is_ts(t))
+            .map_or(0.0, time);
         out.push((first, duration, tokens.to_vec()));
         return (out, segment_size);
     }
@@ -262,7 +269,14 @@ mod tests {
 
     #[test]
     fn sound_descriptions_are_not_words() {
-        for t in ["", " ♪ ♪ ", "[Music]", "(upbeat music)", "*applause*", "..."] {
+        for t in [
+            "",
+            " ♪ ♪ ",
+            "[Music]",
+            "(upbeat music)",
+            "*applause*",
+            "...",
+        ] {
             assert!(!is_words(t), "{t:?}");
         }
         for t in ["Hello.", "[Music] is my life", "7"] {

@@ -28,7 +28,12 @@ impl Net {
     }
 
     /// Logits (1, seq, vocab) of the tokens given the encoder output.
-    pub fn logits(&mut self, tokens: &Tensor, audio: &Tensor, flush: bool) -> candle::Result<Tensor> {
+    pub fn logits(
+        &mut self,
+        tokens: &Tensor,
+        audio: &Tensor,
+        flush: bool,
+    ) -> candle::Result<Tensor> {
         match self {
             Net::Full(m) => {
                 let h = m.decoder.forward(tokens, audio, flush)?;
@@ -77,7 +82,10 @@ pub fn detect(dir: &Path) -> Result<Layout, String> {
             Some("safetensors") => Ok(Layout::Safetensors(dir.into())),
             Some("gguf") => Ok(Layout::Gguf(dir.into())),
             Some("bin") => Ok(Layout::Ct2(dir.into())),
-            _ => Err(format!("{} is not a .safetensors, .gguf or model.bin file", dir.display())),
+            _ => Err(format!(
+                "{} is not a .safetensors, .gguf or model.bin file",
+                dir.display()
+            )),
         };
     }
     if !dir.is_dir() {
@@ -115,7 +123,13 @@ pub fn load(layout: &Layout, config_json: &Value, device: &Device) -> Result<Loa
                 .map(|t| format!("{:?}", t.dtype()).to_lowercase())
                 .ok_or("model.decoder.embed_tokens.weight is missing: not a Whisper checkpoint")?;
             let config = hf_config(config_json)?;
-            full(tensors, config, format!("safetensors {dtype}"), path, device)?
+            full(
+                tensors,
+                config,
+                format!("safetensors {dtype}"),
+                path,
+                device,
+            )?
         }
         Layout::Ct2(path) => {
             let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
@@ -130,7 +144,13 @@ pub fn load(layout: &Layout, config_json: &Value, device: &Device) -> Result<Loa
                 Err(_) => ct2_config(&parsed)?,
             };
             let tensors = ct2::whisper_tensors(&parsed, device)?;
-            full(tensors, config, format!("ctranslate2 {dtype}"), path, device)?
+            full(
+                tensors,
+                config,
+                format!("ctranslate2 {dtype}"),
+                path,
+                device,
+            )?
         }
         Layout::Gguf(path) => gguf(path, config_json, device)?,
     };
@@ -172,7 +192,8 @@ fn gguf(path: &Path, config_json: &Value, device: &Device) -> Result<Loaded, Str
     for info in content.tensor_infos.values() {
         let n = info.shape.elem_count() as u64;
         parameters += n;
-        weight_bytes += n * info.ggml_dtype.type_size() as u64 / info.ggml_dtype.block_size() as u64;
+        weight_bytes +=
+            n * info.ggml_dtype.type_size() as u64 / info.ggml_dtype.block_size() as u64;
     }
     let dtype = content
         .tensor_infos
@@ -236,7 +257,11 @@ fn suppress_lists(json: &Value) -> (Vec<u32>, Vec<u32>) {
     let ids = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| json.get(*k).and_then(Value::as_array))
-            .map(|a| a.iter().filter_map(|v| v.as_u64().map(|x| x as u32)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_u64().map(|x| x as u32))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     (
