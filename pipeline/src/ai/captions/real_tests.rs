@@ -170,3 +170,25 @@ fn tiny_en_gives_no_words_to_music() {
     let t = transcribe(model.as_mut(), &media);
     assert!(t.cues.is_empty(), "music got words: {:?}", t.cues);
 }
+
+#[test]
+fn vocabulary_txt_decodes_as_tokenizer_json_does() {
+    // CTranslate2 directories may have only vocabulary.txt: it must give the same text and the
+    // same special tokens as tokenizer.json.
+    let dir = tiny_en_dir();
+    let json =
+        tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).expect("tokenizer.json");
+    let text = std::fs::read_to_string(dir.join("vocabulary.txt")).expect("vocabulary.txt");
+    let vocab = tokens::from_vocabulary(&text).unwrap();
+    let sentence = " Our train leaves the station at 7:45, doesn't it? Ça va.";
+    let ids = json.encode(sentence, false).unwrap().get_ids().to_vec();
+    assert_eq!(
+        vocab.decode(&ids, true).unwrap(),
+        json.decode(&ids, true).unwrap()
+    );
+    assert_eq!(vocab.decode(&ids, true).unwrap(), sentence);
+    assert_eq!(
+        tokens::Specials::of(&vocab).unwrap(),
+        tokens::Specials::of(&json).unwrap()
+    );
+}
