@@ -4,6 +4,8 @@
 //!
 //! - [`normalize`], [`chain`]: the ingest engine;
 //! - [`duplicates`]: duplicate lookups in the fingerprint index against a full scan;
+//! - [`moderation`]: text and keyframe classifiers in clips per minute (random weights at base
+//!   shapes);
 //! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]).
 
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use gala_pipeline::{demo, Config};
 mod chain;
 mod duplicates;
 mod load;
+mod moderation;
 mod normalize;
 mod studio;
 mod upload;
@@ -87,6 +90,16 @@ enum What {
         #[arg(long, default_value_t = 3)]
         scan_reps: usize,
     },
+    /// Moderation throughput in clips per minute: title, description and a one-minute
+    /// transcript through an xlm-roberta-base text classifier, frames of a one-minute clip
+    /// through vit-base and clip-vit-base-patch32 (random weights at those shapes).
+    Moderation {
+        #[arg(long, default_value_t = 3)]
+        clips: usize,
+        /// Frames sampled from each clip.
+        #[arg(long, default_value_t = 8)]
+        frames: usize,
+    },
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
@@ -129,6 +142,9 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
         } => {
             let sizes = vec![clips.max(1), clips2.max(1)];
             duplicates::bench_duplicates(config, sizes, reps.max(1), scan_reps.max(1)).await
+        }
+        What::Moderation { clips, frames } => {
+            moderation::bench_moderation(config, clips, frames).await
         }
     }
 }
