@@ -30,10 +30,20 @@ fn transcript() -> String {
         "我们今天很快乐，谢谢大家。",
         "what a great night, what a great show, thank you everyone.",
     ];
-    lines.iter().cycle().take(14).copied().collect::<Vec<_>>().join("\n")
+    lines
+        .iter()
+        .cycle()
+        .take(14)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-pub async fn bench_moderation(config: Config, clips: usize, frames: usize) -> anyhow::Result<ExitCode> {
+pub async fn bench_moderation(
+    config: Config,
+    clips: usize,
+    frames: usize,
+) -> anyhow::Result<ExitCode> {
     tokio::task::spawn_blocking(move || run(&config, clips.max(1), frames.max(1))).await?
 }
 
@@ -42,8 +52,14 @@ fn run(config: &Config, clips: usize, frames: usize) -> anyhow::Result<ExitCode>
     let tmp = tempfile::tempdir()?;
     let started = Instant::now();
     let text_dir = tmp.path().join("xlm-roberta-base");
-    fixtures::text_model(&text_dir, "xlm-roberta", &["neutral", "toxic"], &Dims::base(), false)
-        .map_err(anyhow::Error::msg)?;
+    fixtures::text_model(
+        &text_dir,
+        "xlm-roberta",
+        &["neutral", "toxic"],
+        &Dims::base(),
+        false,
+    )
+    .map_err(anyhow::Error::msg)?;
     let vit_dir = tmp.path().join("vit-base");
     fixtures::image_model(&vit_dir, "vit", &["normal", "nsfw"], &Dims::base())
         .map_err(anyhow::Error::msg)?;
@@ -95,7 +111,9 @@ fn run(config: &Config, clips: usize, frames: usize) -> anyhow::Result<ExitCode>
     let mut flags = 0;
     for _ in 0..clips {
         let t = Instant::now();
-        flags += text.moderate(&fields, &mut RunControl::unlimited(&mut ignore))?.len();
+        flags += text
+            .moderate(&fields, &mut RunControl::unlimited(&mut ignore))?
+            .len();
         text_s += t.elapsed().as_secs_f64();
     }
     let mut image_s = Vec::new();
@@ -122,6 +140,10 @@ fn run(config: &Config, clips: usize, frames: usize) -> anyhow::Result<ExitCode>
             60.0 / total
         );
     }
-    println!("device {}, {clips} clips, peak RSS {}", config.models.device, peak_rss());
+    println!(
+        "device {}, {clips} clips, peak RSS {}",
+        config.models.device,
+        peak_rss()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -30,7 +30,9 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
     while let Some((i, c)) = chars.next() {
         let ends = HARD_ENDS.contains(&c)
             || (SOFT_ENDS.contains(&c)
-                && chars.peek().is_none_or(|(_, n)| n.is_whitespace() || CLOSERS.contains(n)));
+                && chars
+                    .peek()
+                    .is_none_or(|(_, n)| n.is_whitespace() || CLOSERS.contains(n)));
         if !ends {
             continue;
         }
@@ -172,7 +174,16 @@ mod tests {
         let text = "Hello there. Pi is 3.14! Is it? \"Yes.\" 你好。今天很好！真的吗？\nlast line";
         assert_eq!(
             texts(text, &sentences(text)),
-            ["Hello there.", "Pi is 3.14!", "Is it?", "\"Yes.\"", "你好。", "今天很好！", "真的吗？", "last line"]
+            [
+                "Hello there.",
+                "Pi is 3.14!",
+                "Is it?",
+                "\"Yes.\"",
+                "你好。",
+                "今天很好！",
+                "真的吗？",
+                "last line"
+            ]
         );
         assert!(sentences("  \n ").is_empty());
     }
@@ -193,7 +204,15 @@ mod tests {
         let got: Vec<&str> = chunks.iter().map(|c| &text[c.range.clone()]).collect();
         // Three words a sentence, at most seven a chunk: two sentences each, and each chunk
         // but the first starts with the last sentence of the one before.
-        assert_eq!(got, ["a b c. d e f.", "d e f. g h i.", "g h i. j k l.", "j k l. m n o."]);
+        assert_eq!(
+            got,
+            [
+                "a b c. d e f.",
+                "d e f. g h i.",
+                "g h i. j k l.",
+                "j k l. m n o."
+            ]
+        );
     }
 
     #[test]

@@ -148,7 +148,9 @@ pub fn clip(config: &Value) -> Result<clip::ClipConfig, String> {
     let (t, v) = (top.text_config, top.vision_config);
     for act in [&t.hidden_act, &v.hidden_act] {
         if act != "quick_gelu" {
-            return Err(format!("activation {act:?} is not supported by candle's CLIP (quick_gelu)"));
+            return Err(format!(
+                "activation {act:?} is not supported by candle's CLIP (quick_gelu)"
+            ));
         }
     }
     let text_config = clip::text_model::ClipTextConfig {
@@ -271,7 +273,11 @@ pub fn prompt_embeddings(
 pub fn logit_scale(vb: &VarBuilder, init: f32) -> candle::Result<f64> {
     let raw = if vb.contains_tensor("logit_scale") {
         let t = vb.get_unchecked("logit_scale")?.to_dtype(DType::F32)?;
-        t.flatten_all()?.to_vec1::<f32>()?.first().copied().unwrap_or(init)
+        t.flatten_all()?
+            .to_vec1::<f32>()?
+            .first()
+            .copied()
+            .unwrap_or(init)
     } else {
         init
     };

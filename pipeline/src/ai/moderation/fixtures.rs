@@ -25,7 +25,8 @@ const WORDS: &str = "the a an is are was this that it you we they he she i and o
     people talk sing dance stage song night friends family happy sad angry fight gun blood \
     thank thanks please welcome everyone here there now very much so what why how who";
 /// Chinese characters of the fixture vocabulary (WordPiece reads Chinese one character a token).
-const HANZI: &str = "我你他她们今天在这里说话好不是的了人大小中国歌舞台表演看很真吗讨厌恨打死笨蛋爱\
+const HANZI: &str =
+    "我你他她们今天在这里说话好不是的了人大小中国歌舞台表演看很真吗讨厌恨打死笨蛋爱\
     谢欢迎家朋友晚上唱跳快乐难过生气枪血什么为怎样个";
 
 /// Sizes of a fixture. [`Dims::tiny`] for tests, [`Dims::base`] for the bench.
@@ -129,8 +130,11 @@ fn id_maps(labels: &[&str]) -> (Value, Value) {
         .enumerate()
         .map(|(i, l)| (i.to_string(), l.to_string()))
         .collect();
-    let label2id: BTreeMap<String, usize> =
-        labels.iter().enumerate().map(|(i, l)| (l.to_string(), i)).collect();
+    let label2id: BTreeMap<String, usize> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.to_string(), i))
+        .collect();
     (json!(id2label), json!(label2id))
 }
 
@@ -184,11 +188,14 @@ pub fn image_config(family: &str, labels: &[&str], d: &Dims) -> Value {
         "vit" => {
             let (id2label, label2id) = id_maps(labels);
             let mut c = vision;
-            merge(&mut c, json!({
-                "model_type": "vit", "architectures": ["ViTForImageClassification"],
-                "hidden_act": "gelu", "layer_norm_eps": 1e-12, "qkv_bias": true,
-                "id2label": id2label, "label2id": label2id,
-            }));
+            merge(
+                &mut c,
+                json!({
+                    "model_type": "vit", "architectures": ["ViTForImageClassification"],
+                    "hidden_act": "gelu", "layer_norm_eps": 1e-12, "qkv_bias": true,
+                    "id2label": id2label, "label2id": label2id,
+                }),
+            );
             c
         }
         "clip" => json!({

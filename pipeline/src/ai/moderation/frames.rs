@@ -76,7 +76,12 @@ pub fn sample(
 /// `mm:ss.t` of a time in milliseconds, for excerpts.
 pub fn clock(at_ms: i64) -> String {
     let tenths = at_ms.max(0) / 100;
-    format!("{:02}:{:02}.{}", tenths / 600, tenths / 10 % 60, tenths % 10)
+    format!(
+        "{:02}:{:02}.{}",
+        tenths / 600,
+        tenths / 10 % 60,
+        tenths % 10
+    )
 }
 
 /// How pictures are turned into the model's input.
@@ -153,7 +158,10 @@ impl Preprocess {
                 Some(s) => (s as u32, s as u32),
                 None => (
                     number(crop.get("width").unwrap_or(&Value::Null), "crop_size.width")?,
-                    number(crop.get("height").unwrap_or(&Value::Null), "crop_size.height")?,
+                    number(
+                        crop.get("height").unwrap_or(&Value::Null),
+                        "crop_size.height",
+                    )?,
                 ),
             });
         } else if flag("do_center_crop") == Some(true) && p.crop.is_none() {
@@ -223,7 +231,11 @@ impl Preprocess {
                 }
             }
         }
-        Tensor::from_vec(data, (images.len(), 3, size.1 as usize, size.0 as usize), device)
+        Tensor::from_vec(
+            data,
+            (images.len(), 3, size.1 as usize, size.0 as usize),
+            device,
+        )
     }
 
     fn picture(&self, image: &RgbImage) -> RgbImage {
@@ -264,7 +276,12 @@ fn number(v: &Value, what: &str) -> Result<u32, String> {
 fn triple(v: &Value, what: &str) -> Result<[f32; 3], String> {
     let items: Vec<f32> = v
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_f64).map(|x| x as f32).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_f64)
+                .map(|x| x as f32)
+                .collect()
+        })
         .unwrap_or_default();
     match items.as_slice() {
         [a, b, c] => Ok([*a, *b, *c]),
@@ -290,8 +307,19 @@ mod tests {
         let image = RgbImage::from_fn(64, 32, |x, _| image::Rgb([if x < 32 { 0 } else { 255 }; 3]));
         let t = p.tensor(&[image.clone(), image], &Device::Cpu).unwrap();
         assert_eq!(t.dims(), [2, 3, 32, 32]);
-        let row: Vec<f32> = t.get(0).unwrap().get(0).unwrap().get(16).unwrap().to_vec1().unwrap();
-        assert!((row[0] + 1.0).abs() < 0.05 && (row[31] - 1.0).abs() < 0.05, "{row:?}");
+        let row: Vec<f32> = t
+            .get(0)
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .get(16)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(
+            (row[0] + 1.0).abs() < 0.05 && (row[31] - 1.0).abs() < 0.05,
+            "{row:?}"
+        );
     }
 
     #[test]
@@ -301,7 +329,9 @@ mod tests {
         let t = p.tensor(&[RgbImage::new(100, 50)], &Device::Cpu).unwrap();
         assert_eq!(t.dims(), [1, 3, 24, 24]);
         let bad = serde_json::json!({"image_mean": [0.1, 0.2]});
-        assert!(Preprocess::from_json(&bad, false, 24).unwrap_err().contains("image_mean"));
+        assert!(Preprocess::from_json(&bad, false, 24)
+            .unwrap_err()
+            .contains("image_mean"));
     }
 
     #[test]

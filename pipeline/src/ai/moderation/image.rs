@@ -35,10 +35,22 @@ pub fn default_prompts(family: &str) -> Vec<Prompt> {
         ("nudity", "a photo of nudity or sexual content", true),
         ("weapon", "a photo of a gun or another weapon", true),
         ("drugs", "a photo of drugs or drug use", true),
-        ("hate_symbol", "a photo of a hate symbol or extremist flag", true),
+        (
+            "hate_symbol",
+            "a photo of a hate symbol or extremist flag",
+            true,
+        ),
         ("normal", "a normal photo of everyday life", false),
-        ("normal", "a photo of people talking or performing on a stage", false),
-        ("normal", "a photo of a landscape, a street or a building", false),
+        (
+            "normal",
+            "a photo of people talking or performing on a stage",
+            false,
+        ),
+        (
+            "normal",
+            "a photo of a landscape, a street or a building",
+            false,
+        ),
         ("normal", "a screenshot with text or graphics", false),
     ];
     let chinese = [
@@ -144,13 +156,12 @@ impl ImageClassifier {
                 let texts: Vec<&str> = prompts.iter().map(|p| p.text.as_str()).collect();
                 let ids = clip_config::encode(&tokenizer, &texts, built.text_positions)
                     .map_err(|e| dir.error(e))?;
-                let embeddings = clip_config::prompt_embeddings(&ids, device, |ids| {
-                    match &built.backbone {
+                let embeddings =
+                    clip_config::prompt_embeddings(&ids, device, |ids| match &built.backbone {
                         Backbone::Clip(m) => m.get_text_features(ids),
                         Backbone::ChineseClip(m) => m.get_text_features(ids, None, None),
                         Backbone::Vit(_) => candle::bail!("a ViT has no text tower"),
-                    }
-                });
+                    });
                 let scale = clip_config::logit_scale(&weights.vb, built.logit_scale_init);
                 let zero_shot = ZeroShot {
                     prompts: dir.build(embeddings)?,
@@ -246,7 +257,12 @@ impl ImageClassifier {
 
 impl Model for ImageClassifier {
     fn summary(&self) -> ModelSummary {
-        let files = [WEIGHTS, "config.json", "preprocessor_config.json", "tokenizer.json"];
+        let files = [
+            WEIGHTS,
+            "config.json",
+            "preprocessor_config.json",
+            "tokenizer.json",
+        ];
         self.dir.summary(self.parameters, self.stored, &files)
     }
 }
@@ -262,7 +278,11 @@ impl FrameModerator for ImageClassifier {
         for (i, frame) in frames.iter().enumerate() {
             ctl.check(ROLE)?;
             let scores = self.classify_frames(std::slice::from_ref(&frame.image))?;
-            for s in scores.iter().flatten().filter(|s| s.flag && s.score >= self.floor) {
+            for s in scores
+                .iter()
+                .flatten()
+                .filter(|s| s.flag && s.score >= self.floor)
+            {
                 flags.push(Flag {
                     source: "frame".into(),
                     label: s.label.clone(),
@@ -353,7 +373,8 @@ fn vit_defaults(mut config: serde_json::Value) -> serde_json::Value {
     if let Some(map) = config.as_object_mut() {
         map.entry("qkv_bias").or_insert(serde_json::json!(true));
         map.entry("num_channels").or_insert(serde_json::json!(3));
-        map.entry("layer_norm_eps").or_insert(serde_json::json!(1e-12));
+        map.entry("layer_norm_eps")
+            .or_insert(serde_json::json!(1e-12));
         map.entry("hidden_act").or_insert(serde_json::json!("gelu"));
     }
     config

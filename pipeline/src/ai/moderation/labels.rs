@@ -63,7 +63,10 @@ pub struct Labels {
 impl Labels {
     /// Reads `id2label` and `problem_type` from a parsed `config.json`. `flag_labels` empty:
     /// every label but the harmless ones is reported.
-    pub fn from_config(config: &serde_json::Value, flag_labels: &[String]) -> Result<Labels, String> {
+    pub fn from_config(
+        config: &serde_json::Value,
+        flag_labels: &[String],
+    ) -> Result<Labels, String> {
         let map = config
             .get("id2label")
             .and_then(|v| v.as_object())
@@ -142,7 +145,14 @@ mod tests {
 
     #[test]
     fn harmless_names_are_recognised_in_any_spelling() {
-        for name in ["safe", "Non-Toxic", "not_toxic", "LABEL_0", "NEUTRAL", "normal"] {
+        for name in [
+            "safe",
+            "Non-Toxic",
+            "not_toxic",
+            "LABEL_0",
+            "NEUTRAL",
+            "normal",
+        ] {
             assert!(is_harmless(name), "{name}");
         }
         for name in ["toxic", "LABEL_1", "nsfw", "hate", "severe_toxic", "unsafe"] {

@@ -123,10 +123,19 @@ impl TextClassifier {
 
     /// Scores of every label for one text (truncated to the model's window).
     pub fn classify(&self, text: &str) -> Result<Vec<LabelScore>, ModelError> {
-        let encoding = self.encoder.encode(text, true).map_err(|e| run_error(ROLE, e))?;
-        let logits = self.forward(encoding.get_ids()).map_err(|e| run_error(ROLE, e))?;
-        let mut rows = self.labels.scores(&logits).map_err(|e| run_error(ROLE, e))?;
-        rows.pop().ok_or_else(|| run_error(ROLE, "the model returned no scores"))
+        let encoding = self
+            .encoder
+            .encode(text, true)
+            .map_err(|e| run_error(ROLE, e))?;
+        let logits = self
+            .forward(encoding.get_ids())
+            .map_err(|e| run_error(ROLE, e))?;
+        let mut rows = self
+            .labels
+            .scores(&logits)
+            .map_err(|e| run_error(ROLE, e))?;
+        rows.pop()
+            .ok_or_else(|| run_error(ROLE, "the model returned no scores"))
     }
 
     /// The chunks a field is read in.
@@ -205,8 +214,11 @@ impl TextClassifier {
 
 impl Model for TextClassifier {
     fn summary(&self) -> ModelSummary {
-        self.dir
-            .summary(self.parameters, self.stored, &[WEIGHTS, "config.json", "tokenizer.json"])
+        self.dir.summary(
+            self.parameters,
+            self.stored,
+            &[WEIGHTS, "config.json", "tokenizer.json"],
+        )
     }
 }
 
@@ -250,14 +262,20 @@ pub(super) fn build_network(
         "xlm-roberta" => {
             let c: xlm_roberta::Config = dir.parse("config.json", config.clone())?;
             // Positions start after the padding id, as in RoBERTa.
-            let window = c.max_position_embeddings.saturating_sub(c.pad_token_id as usize + 1);
+            let window = c
+                .max_position_embeddings
+                .saturating_sub(c.pad_token_id as usize + 1);
             let n = xlm_roberta::XLMRobertaForSequenceClassification::new(labels, &c, vb);
             Ok((Network::XlmRoberta(dir.build(n)?), window))
         }
         "deberta-v2" => {
-            let c: debertav2::Config = dir.parse("config.json", deberta_defaults(config.clone()))?;
+            let c: debertav2::Config =
+                dir.parse("config.json", deberta_defaults(config.clone()))?;
             let n = debertav2::DebertaV2SeqClassificationModel::load(vb.pp("deberta"), &c, None);
-            Ok((Network::DebertaV2(Box::new(dir.build(n)?)), c.max_position_embeddings))
+            Ok((
+                Network::DebertaV2(Box::new(dir.build(n)?)),
+                c.max_position_embeddings,
+            ))
         }
         "modernbert" => {
             let c: modernbert::Config = dir.parse("config.json", config.clone())?;
@@ -287,10 +305,15 @@ pub(super) fn check_model_type(
 /// `transformers`; candle needs them written.
 fn deberta_defaults(mut config: serde_json::Value) -> serde_json::Value {
     if let Some(map) = config.as_object_mut() {
-        let hidden = map.get("hidden_size").cloned().unwrap_or(serde_json::Value::Null);
+        let hidden = map
+            .get("hidden_size")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         map.entry("pooler_hidden_size").or_insert(hidden);
-        map.entry("pooler_dropout").or_insert(serde_json::json!(0.0));
-        map.entry("pooler_hidden_act").or_insert(serde_json::json!("gelu"));
+        map.entry("pooler_dropout")
+            .or_insert(serde_json::json!(0.0));
+        map.entry("pooler_hidden_act")
+            .or_insert(serde_json::json!("gelu"));
     }
     config
 }
@@ -298,7 +321,7 @@ fn deberta_defaults(mut config: serde_json::Value) -> serde_json::Value {
 /// ModernBERT sequence classification with the logits exposed: candle's own class ends in a
 /// softmax, which rules out the sigmoid of multi-label models. Same weights and layout as
 /// `transformers`: backbone, `head.dense` + GELU + `head.norm`, then `classifier`.
-struct ModernBertClassifier {
+pub(super) struct ModernBertClassifier {
     model: modernbert::ModernBert,
     dense: Linear,
     norm: LayerNorm,
@@ -321,14 +344,19 @@ impl ModernBertClassifier {
         };
         let activation = text("classifier_activation", "gelu");
         if activation != "gelu" {
-            return Err(format!("classifier_activation {activation:?} is not supported (gelu)"));
+            return Err(format!(
+                "classifier_activation {activation:?} is not supported (gelu)"
+            ));
         }
         let mean_pooling = match text("classifier_pooling", "cls").as_str() {
             "cls" => false,
             "mean" => true,
             other => return Err(format!("classifier_pooling {other:?} is not cls or mean")),
         };
-        let bias = raw.get("classifier_bias").and_then(|v| v.as_bool()).unwrap_or(false);
+        let bias = raw
+            .get("classifier_bias")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         let h = c.hidden_size;
         let build = || -> candle::Result<Self> {
             let dense = if bias {
@@ -351,7 +379,10 @@ impl ModernBertClassifier {
         let hidden = self.model.forward(ids, mask)?;
         let pooled = if self.mean_pooling {
             let mask = mask.unsqueeze(D::Minus1)?.to_dtype(DType::F32)?;
-            hidden.broadcast_mul(&mask)?.sum(1)?.broadcast_div(&mask.sum(1)?)?
+            hidden
+                .broadcast_mul(&mask)?
+                .sum(1)?
+                .broadcast_div(&mask.sum(1)?)?
         } else {
             hidden.i((.., 0, ..))?.contiguous()?
         };

@@ -29,9 +29,18 @@ fn load(cfg: &TextModelConfig) -> TextClassifier {
 }
 
 fn transcript() -> String {
-    let english = ["hello everyone and welcome to the show.", "we sing and dance today!",
-        "you are a stupid fool.", "thank you very much."];
-    let chinese = ["大家晚上好。", "我们今天很快乐！", "你这个笨蛋真讨厌。", "谢谢大家。"];
+    let english = [
+        "hello everyone and welcome to the show.",
+        "we sing and dance today!",
+        "you are a stupid fool.",
+        "thank you very much.",
+    ];
+    let chinese = [
+        "大家晚上好。",
+        "我们今天很快乐！",
+        "你这个笨蛋真讨厌。",
+        "谢谢大家。",
+    ];
     (0..12)
         .map(|i| format!("{} {}", english[i % 4], chinese[i % 4]))
         .collect::<Vec<_>>()
@@ -52,8 +61,15 @@ fn every_family_scores_english_and_chinese_deterministically() {
             assert!((sum - 1.0).abs() < 1e-4, "{family}: softmax sums to {sum}");
             assert!(scores.iter().all(|s| s.score.is_finite() && s.score > 0.0));
         }
-        assert_eq!(english.iter().map(|s| s.flag).collect::<Vec<_>>(), [false, true, true]);
-        assert_eq!(english, model.classify("you are a stupid idiot.").unwrap(), "{family}");
+        assert_eq!(
+            english.iter().map(|s| s.flag).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        assert_eq!(
+            english,
+            model.classify("you are a stupid idiot.").unwrap(),
+            "{family}"
+        );
         assert_ne!(english, chinese, "{family}: different texts, same scores");
     }
 }
@@ -64,8 +80,17 @@ fn chinese_is_read_character_by_character_not_as_unknown_words() {
     let model = load(&build(tmp.path(), "xlm-roberta", false));
     let tokenizer = tokenizers::Tokenizer::from_file(tmp.path().join("tokenizer.json")).unwrap();
     let encoding = tokenizer.encode("你这个笨蛋真讨厌。", false).unwrap();
-    assert_eq!(encoding.get_tokens().len(), 9, "{:?}", encoding.get_tokens());
-    assert!(!encoding.get_tokens().contains(&"[UNK]".to_string()), "{:?}", encoding.get_tokens());
+    assert_eq!(
+        encoding.get_tokens().len(),
+        9,
+        "{:?}",
+        encoding.get_tokens()
+    );
+    assert!(
+        !encoding.get_tokens().contains(&"[UNK]".to_string()),
+        "{:?}",
+        encoding.get_tokens()
+    );
     assert!(model.chunks("你这个笨蛋真讨厌。").unwrap().len() == 1);
 }
 
@@ -78,7 +103,11 @@ fn moderate_reports_harmful_labels_per_field_above_the_floor() {
             ..build(tmp.path(), family, false)
         };
         let mut moderator = load_text(&cfg, &Device::Cpu).unwrap();
-        let fields = [("title", "a great show"), ("description", "你好，今天唱歌。"), ("transcript", "")];
+        let fields = [
+            ("title", "a great show"),
+            ("description", "你好，今天唱歌。"),
+            ("transcript", ""),
+        ];
         let mut progress = Vec::new();
         let mut record = |p: f64| progress.push(p);
         let flags = moderator
@@ -102,14 +131,22 @@ fn moderate_reports_harmful_labels_per_field_above_the_floor() {
             ..cfg.clone()
         };
         let mut none = load_text(&strict, &Device::Cpu).unwrap();
-        assert!(none.moderate(&fields, &mut RunControl::unlimited(&mut |_| {})).unwrap().is_empty());
+        assert!(none
+            .moderate(&fields, &mut RunControl::unlimited(&mut |_| {}))
+            .unwrap()
+            .is_empty());
         let only = TextModelConfig {
             flag_labels: vec!["insult".into()],
             ..cfg
         };
         let mut only = load_text(&only, &Device::Cpu).unwrap();
-        let flags = only.moderate(&fields, &mut RunControl::unlimited(&mut |_| {})).unwrap();
-        assert!(flags.len() == 2 && flags.iter().all(|f| f.label == "insult"), "{flags:?}");
+        let flags = only
+            .moderate(&fields, &mut RunControl::unlimited(&mut |_| {}))
+            .unwrap();
+        assert!(
+            flags.len() == 2 && flags.iter().all(|f| f.label == "insult"),
+            "{flags:?}"
+        );
     }
 }
 
@@ -125,26 +162,47 @@ fn a_long_bilingual_transcript_is_chunked_and_the_best_sentence_quoted() {
         let text = transcript();
         let chunks = model.chunks(&text).unwrap();
         assert!(chunks.len() >= 3, "{family}: {} chunks", chunks.len());
-        let tokenizer = tokenizers::Tokenizer::from_file(tmp.path().join("tokenizer.json")).unwrap();
+        let tokenizer =
+            tokenizers::Tokenizer::from_file(tmp.path().join("tokenizer.json")).unwrap();
         for chunk in &chunks {
-            let n = tokenizer.encode(&text[chunk.range.clone()], true).unwrap().len();
-            assert!(n <= Dims::tiny().positions, "{family}: a chunk of {n} tokens");
+            let n = tokenizer
+                .encode(&text[chunk.range.clone()], true)
+                .unwrap()
+                .len();
+            assert!(
+                n <= Dims::tiny().positions,
+                "{family}: a chunk of {n} tokens"
+            );
         }
         let mut moderator: Box<dyn crate::ai::TextModerator> = Box::new(load(&cfg));
         let flags = moderator
-            .moderate(&[("transcript", &text)], &mut RunControl::unlimited(&mut |_| {}))
+            .moderate(
+                &[("transcript", &text)],
+                &mut RunControl::unlimited(&mut |_| {}),
+            )
             .unwrap();
         assert_eq!(flags.len(), 2, "{flags:?}");
-        let sentences: Vec<&str> = chunks::sentences(&text).into_iter().map(|r| &text[r]).collect();
+        let sentences: Vec<&str> = chunks::sentences(&text)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
         for flag in flags {
             // The excerpt is one whole sentence; the score is the best chunk's.
-            assert!(sentences.contains(&flag.excerpt.as_str()), "{family}: {:?}", flag.excerpt);
+            assert!(
+                sentences.contains(&flag.excerpt.as_str()),
+                "{family}: {:?}",
+                flag.excerpt
+            );
             let l = LABELS.iter().position(|l| *l == flag.label).unwrap();
             let best = chunks
                 .iter()
                 .map(|c| model.classify(&text[c.range.clone()]).unwrap()[l].score)
                 .fold(f32::MIN, f32::max);
-            assert!((flag.score - best).abs() < 1e-5, "{family}: {} vs {best}", flag.score);
+            assert!(
+                (flag.score - best).abs() < 1e-5,
+                "{family}: {} vs {best}",
+                flag.score
+            );
         }
     }
 }
@@ -156,7 +214,10 @@ fn multi_label_models_score_each_label_on_its_own() {
     let scores = model.classify("hello world").unwrap();
     let sum: f32 = scores.iter().map(|s| s.score).sum();
     assert!(scores.iter().all(|s| s.score > 0.0 && s.score < 1.0));
-    assert!((sum - 1.0).abs() > 1e-3, "sigmoid scores summing to one: {scores:?}");
+    assert!(
+        (sum - 1.0).abs() > 1e-3,
+        "sigmoid scores summing to one: {scores:?}"
+    );
 }
 
 #[test]
@@ -172,7 +233,10 @@ fn summary_counts_every_parameter_read() {
     let embeddings = vocab * h + (d.positions + 1) * h + h + 2 * h;
     let layer = 4 * (h * h + h) + 2 * 2 * h + (h * i + i) + (i * h + h);
     let head = (h * h + h) + (h * n + n);
-    assert_eq!(summary.parameters as usize, embeddings + d.layers * layer + head);
+    assert_eq!(
+        summary.parameters as usize,
+        embeddings + d.layers * layer + head
+    );
     assert_eq!(summary.weight_bytes, summary.parameters * 4);
     assert_eq!(summary.role, "text_moderation");
     assert_eq!(summary.format, "safetensors f32");
@@ -189,8 +253,13 @@ fn the_time_budget_stops_a_run() {
         budget_s: 5,
         progress: &mut progress,
     };
-    let err = moderator.moderate(&[("title", "hello")], &mut ctl).unwrap_err();
-    assert!(matches!(err, ModelError::Budget { budget_s: 5, .. }), "{err}");
+    let err = moderator
+        .moderate(&[("title", "hello")], &mut ctl)
+        .unwrap_err();
+    assert!(
+        matches!(err, ModelError::Budget { budget_s: 5, .. }),
+        "{err}"
+    );
 }
 
 fn load_error(cfg: &TextModelConfig) -> String {
@@ -211,16 +280,24 @@ fn bad_model_directories_give_clear_errors() {
     };
     assert!(matches!(
         TextClassifier::load(&TextModelConfig::default(), &Device::Cpu),
-        Err(ModelError::NotConfigured { role: "text_moderation" })
+        Err(ModelError::NotConfigured {
+            role: "text_moderation"
+        })
     ));
     let err = with(&|c| c.family = "xlm-roberta".into());
-    assert!(err.contains("describes a \"deberta-v2\" model, not xlm-roberta"), "{err}");
+    assert!(
+        err.contains("describes a \"deberta-v2\" model, not xlm-roberta"),
+        "{err}"
+    );
     let err = with(&|c| c.family = "bert".into());
     assert!(err.contains("unknown family \"bert\""), "{err}");
     let err = with(&|c| c.path = tmp.path().join("nowhere"));
     assert!(err.contains("does not exist"), "{err}");
     let err = with(&|c| c.flag_labels = vec!["spam".into()]);
-    assert!(err.contains("\"spam\" is not one of the model's labels"), "{err}");
+    assert!(
+        err.contains("\"spam\" is not one of the model's labels"),
+        "{err}"
+    );
 
     let edit = |name: &str, f: &dyn Fn(&mut serde_json::Value)| {
         let other = tempfile::tempdir().unwrap();
@@ -237,8 +314,14 @@ fn bad_model_directories_give_clear_errors() {
     });
     assert!(err.contains("no id2label"), "{err}");
     let err = edit("config.json", &|j| j["hidden_size"] = 48.into());
-    assert!(err.contains("model.safetensors does not fit config.json"), "{err}");
-    assert!(err.contains("text_moderation") && err.contains("xlm-roberta"), "{err}");
+    assert!(
+        err.contains("model.safetensors does not fit config.json"),
+        "{err}"
+    );
+    assert!(
+        err.contains("text_moderation") && err.contains("xlm-roberta"),
+        "{err}"
+    );
 
     std::fs::remove_file(tmp.path().join("tokenizer.json")).unwrap();
     let err = load_error(&cfg);

@@ -63,8 +63,8 @@ impl ModelDir {
     /// `config.json`, parsed.
     pub fn config_json(&self) -> Result<serde_json::Value, ModelError> {
         let file = self.file("config.json")?;
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| self.error(format!("config.json: {e}")))?;
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| self.error(format!("config.json: {e}")))?;
         serde_json::from_str(&text).map_err(|e| self.error(format!("config.json: {e}")))
     }
 
