@@ -77,7 +77,7 @@ pub fn default_prompts(family: &str) -> Vec<Prompt> {
 
 /// The network of one family.
 pub(super) enum Backbone {
-    Vit(vit::Model),
+    Vit(Box<vit::Model>),
     Clip(Box<clip::ClipModel>),
     ChineseClip(Box<chinese_clip::ChineseClipModel>),
 }
@@ -172,7 +172,6 @@ impl ImageClassifier {
             }
         };
         let image_size = built.image_size as u32;
-        let image_size = image_size as u32;
         let clip_like = cfg.family != "vit";
         let preprocess = match dir.path.join("preprocessor_config.json") {
             p if p.is_file() => {
@@ -310,7 +309,7 @@ pub(super) fn build_network(
         "vit" => {
             let c: vit::Config = dir.parse("config.json", vit_defaults(config.clone()))?;
             Ok(Built {
-                backbone: Backbone::Vit(dir.build(vit::Model::new(&c, labels, vb))?),
+                backbone: Backbone::Vit(Box::new(dir.build(vit::Model::new(&c, labels, vb))?)),
                 image_size: c.image_size,
                 text_positions: 0,
                 logit_scale_init: 0.0,

@@ -7,6 +7,7 @@
 //!
 //! [`chunks`]: super::chunks
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use candle::{DType, Device, IndexOp, Module, Tensor, D};
@@ -188,11 +189,11 @@ impl TextClassifier {
             if chunk.sentences.len() > 1 {
                 let mut top = f32::MIN;
                 for (s, range) in chunk.sentences.iter().enumerate() {
-                    let key = (best, s);
-                    if !sentence_scores.contains_key(&key) {
-                        sentence_scores.insert(key, self.classify(&text[range.clone()])?);
-                    }
-                    let own = sentence_scores.get(&key).map_or(f32::MIN, |v| v[l].score);
+                    let scores = match sentence_scores.entry((best, s)) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => e.insert(self.classify(&text[range.clone()])?),
+                    };
+                    let own = scores[l].score;
                     if own > top {
                         top = own;
                         excerpt = range.clone();
