@@ -191,12 +191,15 @@ pub fn device(name: &str) -> Result<candle::Device, ModelError> {
     }
     let ordinal = match name.strip_prefix("cuda") {
         Some("") => 0,
-        Some(rest) => rest.trim_start_matches(':').parse().map_err(|_| ModelError::Load {
-            role: "device",
-            family: name.into(),
-            path: String::new(),
-            reason: "models.device must be cpu, cuda or cuda:N".into(),
-        })?,
+        Some(rest) => rest
+            .trim_start_matches(':')
+            .parse()
+            .map_err(|_| ModelError::Load {
+                role: "device",
+                family: name.into(),
+                path: String::new(),
+                reason: "models.device must be cpu, cuda or cuda:N".into(),
+            })?,
         None => {
             return Err(ModelError::Load {
                 role: "device",

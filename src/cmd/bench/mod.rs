@@ -5,8 +5,10 @@
 //! - [`normalize`], [`chain`]: the ingest engine;
 //! - [`duplicates`]: duplicate lookups in the fingerprint index against a full scan;
 //! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]);
-//! - [`writer`]: the script writer's model families on random weights (speed and memory).
-//! - [`captions`]: Whisper on candle against faster-whisper.
+//! - [`writer`]: the script writer's model families on random weights (speed and memory);
+//! - [`captions`]: Whisper on candle against faster-whisper;
+//! - [`moderation`]: text and keyframe classifiers in clips per minute (random weights at base
+//!   shapes).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +19,7 @@ mod captions;
 mod chain;
 mod duplicates;
 mod load;
+mod moderation;
 mod normalize;
 mod studio;
 mod upload;
@@ -129,6 +132,16 @@ enum What {
         #[arg(long, default_value = "target/bench-tools/faster-whisper")]
         reference: PathBuf,
     },
+    /// Moderation throughput in clips per minute: title, description and a one-minute
+    /// transcript through an xlm-roberta-base text classifier, frames of a one-minute clip
+    /// through vit-base and clip-vit-base-patch32 (random weights at those shapes).
+    Moderation {
+        #[arg(long, default_value_t = 3)]
+        clips: usize,
+        /// Frames sampled from each clip.
+        #[arg(long, default_value_t = 8)]
+        frames: usize,
+    },
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
@@ -195,6 +208,9 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
             seconds,
             reference,
         } => captions::bench_captions(config, model, seconds.max(1.0), reference).await,
+        What::Moderation { clips, frames } => {
+            moderation::bench_moderation(config, clips, frames).await
+        }
     }
 }
 
