@@ -40,6 +40,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Run the studio web server (creator portal, review, admin, JSON API) until stopped.
     Serve(cmd::serve::Args),
+    /// The local AI models of each role: list them, check that they load and run, pull them.
+    Models(cmd::models::Args),
     /// Account administration from the command line (the first admin).
     Admin(cmd::admin::Args),
     /// Write the host's lines for acts (a JSON file or one act on the command line) with the
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
             Command::Bench(a) => cmd::bench::run(config, a).await,
             Command::Serve(a) => cmd::serve::run(config, a).await,
             Command::Admin(a) => cmd::admin::run(config, a).await,
+            Command::Models(a) => cmd::models::run(config, a).await,
             Command::Script(a) => cmd::script::run(config, a).await,
         }
     });

@@ -5,6 +5,8 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod ingest;
+pub mod models;
+pub mod models_check;
 pub mod script;
 pub mod serve;
 pub mod worker;

@@ -14,6 +14,7 @@
 
 pub mod captions;
 pub mod moderation;
+pub mod pull;
 pub mod registry;
 pub mod writer;
 
