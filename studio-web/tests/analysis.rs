@@ -23,7 +23,7 @@ async fn seed(app: &TestApp, owner: i64, title: &str, description: &str) -> (i64
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO submissions (owner_id, category, title, description, credits, language,
              rights_confirmed, consent_confirmed, selection, created_at, updated_at)
-         VALUES ($1, 'music', $2, $3, '{}', 'zh-CN', 1, 1, 'in_review', 0, 0) RETURNING id",
+         VALUES ($1, 'music', $2, $3, '{\"people\":[],\"ai_tools\":[]}', 'zh-CN', 1, 1, 'in_review', 0, 0) RETURNING id",
     )
     .bind(owner)
     .bind(title)
@@ -205,7 +205,7 @@ async fn captions_edit_keeps_the_automatic_row(app: TestApp) {
     .unwrap();
     let me = app.browser_of("owner@example.org").await;
     let (s, html) = text(&me, app.url(&format!("/submissions/{id}/captions"))).await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 200, "{html}");
     assert!(
         html.contains("00:00:00.000 --&gt; 00:00:01.500")
             || html.contains("00:00:00.000 --&#62; 00:00:01.500"),

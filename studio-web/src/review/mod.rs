@@ -187,7 +187,7 @@ pub async fn evidence(state: &AppState, user: &CurrentUser, id: i64) -> Result<E
             match **kind {
                 "transcript" => a.captions.is_empty(),
                 "ai_scores" => a.verdict.is_none(),
-                _ => a.check("duplicates").is_none(),
+                _ => a.check("duplicates").is_none() && a.duplicates.is_empty(),
             }
         })
         .map(|s| s.to_string())
