@@ -59,6 +59,11 @@ impl DuplicateCache {
         self.state.lock().await.index.len()
     }
 
+    /// True when the index holds no clip (after the last refresh).
+    pub async fn is_empty(&self) -> bool {
+        self.state.lock().await.index.is_empty()
+    }
+
     /// The other clips that `fp` (the stored fingerprint of `clip_id`) duplicates, best first.
     pub async fn find(
         &self,

@@ -78,10 +78,10 @@ pub struct ModelSet {
 }
 
 /// Fills `slot` through `load` when empty; a failed load leaves it empty for the next try.
-fn get<'a, T: ?Sized>(
-    slot: &'a mut Option<Box<T>>,
+fn get<T: ?Sized>(
+    slot: &mut Option<Box<T>>,
     load: impl FnOnce() -> Result<Box<T>, ModelError>,
-) -> Result<&'a mut T, ModelError> {
+) -> Result<&mut T, ModelError> {
     let model = match slot.take() {
         Some(model) => model,
         None => load()?,
@@ -126,5 +126,36 @@ impl ModelSet {
     pub fn translator(&mut self) -> Result<&mut (dyn Translator + 'static), ModelError> {
         let (loader, models) = (&self.loader, &self.models);
         get(&mut self.translator, || loader.translator(models))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_family_is_not_configured_and_another_is_a_load_error() {
+        let mut models = ModelsConfig::default();
+        models.text_moderation.family = "xlm-roberta".into();
+        models.text_moderation.path = "/models/text".into();
+        let mut set = ModelSet::new(Arc::new(ConfiguredLoader), models);
+        assert!(matches!(
+            set.speech_to_text().err(),
+            Some(ModelError::NotConfigured { role: "captions" })
+        ));
+        match set.text_moderator().err() {
+            Some(ModelError::Load {
+                role, family, path, ..
+            }) => {
+                assert_eq!(
+                    (role, family.as_str(), path.as_str()),
+                    ("text_moderation", "xlm-roberta", "/models/text")
+                );
+            }
+            other => panic!("expected a load error, got {other:?}"),
+        }
+        assert!(set.frame_moderator().is_err());
+        assert!(set.policy_judge().is_err());
+        assert!(set.translator().is_err());
     }
 }

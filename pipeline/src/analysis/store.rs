@@ -107,9 +107,8 @@ pub async fn owner_of(db: &Db, clip_id: i64) -> anyhow::Result<Option<(i64, i64)
     .bind(clip_id)
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row
-        .map(|r| anyhow::Ok((r.try_get("id")?, r.try_get("owner_id")?)))
-        .transpose()?)
+    row.map(|r| anyhow::Ok((r.try_get("id")?, r.try_get("owner_id")?)))
+        .transpose()
 }
 
 /// Every duplicate of `clip_id`, in both directions, best first.
@@ -283,13 +282,12 @@ pub async fn submission_text(db: &Db, clip_id: i64) -> anyhow::Result<Option<Sub
     .bind(clip_id)
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row
-        .map(|r| {
-            anyhow::Ok(SubmissionText {
-                title: r.try_get("title")?,
-                description: r.try_get("description")?,
-                language: r.try_get("language")?,
-            })
+    row.map(|r| {
+        anyhow::Ok(SubmissionText {
+            title: r.try_get("title")?,
+            description: r.try_get("description")?,
+            language: r.try_get("language")?,
         })
-        .transpose()?)
+    })
+    .transpose()
 }

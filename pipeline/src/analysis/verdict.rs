@@ -281,7 +281,7 @@ pub fn decide(input: &VerdictInput, cfg: &ModerationConfig) -> Verdict {
             reasons.push(word_reason(hit));
         }
     }
-    reasons.sort_by(|a, b| b.outcome.cmp(&a.outcome));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.outcome));
     let worst = reasons
         .iter()
         .map(|r| r.outcome)
