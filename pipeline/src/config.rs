@@ -41,6 +41,8 @@ pub struct Config {
     pub uploads: UploadsConfig,
     /// Duplicate and re-upload detection (perceptual frame hashes and audio fingerprints).
     pub duplicates: MatchThresholds,
+    /// The analysis jobs' budgets and the thresholds of the moderation verdict.
+    pub moderation: crate::analysis::ModerationConfig,
     /// The local AI models, per role (captions, moderation, script writer).
     pub models: crate::ai::ModelsConfig,
 }
@@ -59,6 +61,7 @@ impl Default for Config {
             studio: StudioConfig::default(),
             uploads: UploadsConfig::default(),
             duplicates: MatchThresholds::default(),
+            moderation: crate::analysis::ModerationConfig::default(),
             models: crate::ai::ModelsConfig::default(),
         }
     }

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::analysis::jobs::AnalysisEnv;
+use crate::analysis::models::{ConfiguredLoader, ModelLoader};
 use crate::config::Config;
 use crate::ingest::steps::{self, IngestEnv};
 use crate::jobs::{Queue, WorkerPool};
@@ -41,13 +43,31 @@ impl Engine {
         }
     }
 
-    /// A worker pool that runs every job kind this engine knows, `concurrency` at a time.
-    pub fn worker_pool(&self, concurrency: usize, name: &str) -> WorkerPool {
-        WorkerPool::new(
-            self.queue.clone(),
-            steps::handlers(self.ingest_env()),
-            concurrency,
-            name.to_string(),
+    /// What the analysis jobs need, with models made by `loader`.
+    pub fn analysis_env(&self, loader: Arc<dyn ModelLoader>) -> AnalysisEnv {
+        AnalysisEnv::new(
+            self.db.clone(),
+            self.store.clone(),
+            self.config.clone(),
+            loader,
         )
+    }
+
+    /// A worker pool that runs every job kind this engine knows (ingest and analysis),
+    /// `concurrency` at a time. The models are loaded by this build's [`ConfiguredLoader`].
+    pub fn worker_pool(&self, concurrency: usize, name: &str) -> WorkerPool {
+        self.worker_pool_with(concurrency, name, Arc::new(ConfiguredLoader))
+    }
+
+    /// [`worker_pool`](Self::worker_pool) with the models made by `loader`.
+    pub fn worker_pool_with(
+        &self,
+        concurrency: usize,
+        name: &str,
+        loader: Arc<dyn ModelLoader>,
+    ) -> WorkerPool {
+        let mut handlers = steps::handlers(self.ingest_env());
+        handlers.extend(crate::analysis::jobs::handlers(self.analysis_env(loader)));
+        WorkerPool::new(self.queue.clone(), handlers, concurrency, name.to_string())
     }
 }

@@ -11,13 +11,15 @@
 //!   [`accounts`] (the users repository), [`admin`] (account administration), [`api`] (JSON and
 //!   OpenAPI), [`home`], [`i18n`] (English and Chinese), [`upload`] (resumable uploads over
 //!   tus 1.0), [`submissions`] (a creator's submissions, versions, live status, media),
-//!   [`review`] (the review queue: evidence, audited decisions, assignment, progress).
+//!   [`review`] (the review queue: evidence, audited decisions, assignment, progress),
+//!   [`captions`] (captions editing and downloads).
 //! - [`page::Page`]: what every page template gets (translator, user menu, CSRF token).
 
 pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod captions;
 pub mod error;
 pub mod extract;
 pub mod home;
@@ -57,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(submissions::router())
         .merge(review::router())
+        .merge(captions::router())
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),

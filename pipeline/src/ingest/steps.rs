@@ -1,4 +1,5 @@
-//! The ingest chain as durable jobs: probe → normalize → QC → thumbnails and proxy.
+//! The ingest chain as durable jobs: probe → normalize → QC → thumbnails and proxy, and the
+//! analysis chain (`analysis::jobs`) after QC.
 //!
 //! Each handler reads its inputs from the media store, runs one media step on a blocking
 //! thread, stores its outputs (content-addressed, so a re-run after a crash rewrites nothing)
@@ -14,6 +15,7 @@ use serde_json::json;
 
 use super::clips::{self, Artifact, ClipState};
 use super::{normalize, probe, proxy, qc, thumbs, validate, IngestError};
+use crate::analysis;
 use crate::config::Config;
 use crate::jobs::{Done, Handler, JobContext, JobError, NewJob};
 use crate::storage::db::Db;
@@ -227,7 +229,13 @@ impl Step {
                 .await?;
                 clips::set_qc(&env.db, clip_id, &report).await?;
                 clips::set_state(&env.db, clip_id, ClipState::Finishing).await?;
-                Ok(vec![job(THUMBNAILS, clip_id), job(PROXY, clip_id)])
+                // The analysis chain (duplicates, captions, moderation, verdict) runs beside
+                // the thumbnails and the proxy; the clip is ready without waiting for it.
+                Ok(vec![
+                    job(THUMBNAILS, clip_id),
+                    job(PROXY, clip_id),
+                    analysis::jobs::job(analysis::jobs::FINGERPRINT, clip_id),
+                ])
             }
             THUMBNAILS => {
                 let normalized = self.normalized(&clip)?;

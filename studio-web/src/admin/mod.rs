@@ -1,6 +1,8 @@
 //! Account administration (admins only): list accounts, approve sign-ups, change roles, disable
 //! accounts, and the password reset links waiting to be handed over when no mail is sent.
-//! [`change_account`] is shared with the JSON API.
+//! [`change_account`] is shared with the JSON API. [`words`]: the watched-words list.
+
+pub mod words;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -24,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/accounts/{id}/role", post(set_role))
         .route("/admin/accounts/{id}/disable", post(disable))
         .route("/admin/accounts/{id}/reset-link", post(reset_link))
+        .merge(words::router())
 }
 
 /// Applies an admin's change to an account. An admin cannot change their own role or status,

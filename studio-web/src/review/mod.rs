@@ -13,6 +13,7 @@
 //! history are for reviewers and directors (admins pass every check); assigning is for
 //! directors. Creators are refused everywhere (403).
 
+pub mod analysis;
 pub mod api;
 pub mod assign;
 pub mod decide;
@@ -108,9 +109,9 @@ impl Decision {
     }
 }
 
-/// Kinds of evidence that later features (AI) will add; shown as clearly named empty
-/// sections until then, never with invented data.
-pub const NOT_YET_AVAILABLE: [&str; 3] = ["transcript", "ai_scores", "duplicates"];
+/// Kinds of evidence the analysis adds; those not produced yet for the clip are shown as
+/// clearly named empty sections, never with invented data.
+pub const ANALYSIS_KINDS: [&str; 3] = ["transcript", "ai_scores", "duplicates"];
 
 /// Everything the evidence view shows of a submission's latest version.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -123,6 +124,10 @@ pub struct Evidence {
     pub media: MediaLinks,
     /// Evidence kinds not produced yet (transcript, ai_scores, duplicates).
     pub not_yet_available: Vec<String>,
+    /// What the analysis found: verdict (advice), checks, duplicates, captions; `None` before
+    /// the first upload.
+    #[schema(value_type = Option<Object>)]
+    pub analysis: Option<analysis::AnalysisEvidence>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -171,6 +176,22 @@ pub async fn evidence(state: &AppState, user: &CurrentUser, id: i64) -> Result<E
             proxy: link("proxy", &c.proxy_sha256),
         })
         .unwrap_or_default();
+    let analysis = match &clip {
+        Some(c) => Some(analysis::of_clip(db, c.id).await?),
+        None => None,
+    };
+    let not_yet_available = ANALYSIS_KINDS
+        .iter()
+        .filter(|kind| {
+            let Some(a) = &analysis else { return true };
+            match **kind {
+                "transcript" => a.captions.is_empty(),
+                "ai_scores" => a.verdict.is_none(),
+                _ => a.check("duplicates").is_none() && a.duplicates.is_empty(),
+            }
+        })
+        .map(|s| s.to_string())
+        .collect();
     let clip = clip.map(|c| ClipEvidence {
         state: c.state.as_str().to_string(),
         reason: c.reason,
@@ -182,6 +203,7 @@ pub async fn evidence(state: &AppState, user: &CurrentUser, id: i64) -> Result<E
         text,
         clip,
         media,
-        not_yet_available: NOT_YET_AVAILABLE.iter().map(|s| s.to_string()).collect(),
+        not_yet_available,
+        analysis,
     })
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use gala_pipeline::analysis::verdict;
 use gala_pipeline::ingest::qc::FindingKind;
 
 use super::assign::{self, AssignMode, AssignRequest, Progress};
@@ -173,6 +174,33 @@ impl EvidenceTpl {
     }
     fn lufs(&self, v: &Option<f64>) -> String {
         v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())
+    }
+    fn secs(&self, ms: &i64) -> f64 {
+        *ms as f64 / 1000.0
+    }
+    fn ms(&self, ms: &i64) -> String {
+        timecode(&(*ms as f64 / 1000.0))
+    }
+    /// The excerpt split around its highlighted match (all of it before the mark when none).
+    fn excerpt(&self, e: &verdict::Evidence) -> Option<(String, String, String)> {
+        let text = e.excerpt.as_ref()?;
+        let chars: Vec<char> = text.chars().collect();
+        let (start, end) = e.highlight.unwrap_or((chars.len(), chars.len()));
+        let (start, end) = (
+            start.min(chars.len()),
+            end.min(chars.len()).max(start.min(chars.len())),
+        );
+        Some((
+            chars[..start].iter().collect(),
+            chars[start..end].iter().collect(),
+            chars[end..].iter().collect(),
+        ))
+    }
+    /// The review page of the submission holding duplicate clip `clip_id`, when there is one.
+    fn dup_link(&self, clip_id: &i64) -> Option<String> {
+        let a = self.ev.analysis.as_ref()?;
+        let d = a.duplicates.iter().find(|d| d.clip_id == *clip_id)?;
+        d.submission_id.map(|s| format!("/review/{s}"))
     }
 }
 

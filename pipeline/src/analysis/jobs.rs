@@ -1,0 +1,277 @@
+//! The analysis chain as durable jobs, after ingest QC:
+//! `analysis.fingerprint` → `analysis.captions` → `analysis.moderation` → `analysis.verdict`.
+//!
+//! A model that is missing, fails to load or fails to run is not a job failure: its check is
+//! recorded as `not_configured` or `failed` with the error, the other checks go on, and the
+//! verdict names it as incomplete. Database errors are retried by the queue.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::checks;
+use super::dupcache::DuplicateCache;
+use super::fingerprint;
+use super::models::{ModelLoader, ModelSet};
+use super::store::{self, CheckRecord};
+use super::verdict::{self, CheckStatus, Verdict};
+use crate::ai::ModelError;
+use crate::config::Config;
+use crate::ingest::clips::{self, Clip};
+use crate::ingest::steps::ClipJob;
+use crate::jobs::{Done, Handler, JobContext, JobError, JobFuture, NewJob};
+use crate::now_ms;
+use crate::storage::db::Db;
+use crate::storage::media::MediaStore;
+
+pub const FINGERPRINT: &str = "analysis.fingerprint";
+pub const CAPTIONS: &str = "analysis.captions";
+pub const MODERATION: &str = "analysis.moderation";
+pub const VERDICT: &str = "analysis.verdict";
+
+/// Every job kind of the analysis chain.
+pub const KINDS: [&str; 4] = [FINGERPRINT, CAPTIONS, MODERATION, VERDICT];
+
+/// The job `kind` for a clip, filed under the clip's subject.
+pub fn job(kind: &str, clip_id: i64) -> NewJob {
+    NewJob::new(kind, json!(ClipJob { clip_id }))
+        .with_subject(&crate::ingest::steps::subject(clip_id))
+}
+
+/// What the analysis handlers share; the models and the duplicate index live as long as the
+/// worker process.
+#[derive(Clone)]
+pub struct AnalysisEnv {
+    pub db: Db,
+    pub store: Arc<dyn MediaStore>,
+    pub config: Arc<Config>,
+    pub models: Arc<Mutex<ModelSet>>,
+    pub duplicates: Arc<DuplicateCache>,
+}
+
+impl AnalysisEnv {
+    /// An environment whose models come from `loader`.
+    pub fn new(
+        db: Db,
+        store: Arc<dyn MediaStore>,
+        config: Arc<Config>,
+        loader: Arc<dyn ModelLoader>,
+    ) -> AnalysisEnv {
+        let models = ModelSet::new(loader, config.models.clone());
+        AnalysisEnv {
+            db,
+            store,
+            config,
+            models: Arc::new(Mutex::new(models)),
+            duplicates: Arc::new(DuplicateCache::new()),
+        }
+    }
+}
+
+/// The handlers of the analysis chain.
+pub fn handlers(env: AnalysisEnv) -> Vec<Arc<dyn Handler>> {
+    let env = Arc::new(env);
+    KINDS
+        .into_iter()
+        .map(|kind| {
+            Arc::new(Step {
+                kind,
+                env: env.clone(),
+            }) as Arc<dyn Handler>
+        })
+        .collect()
+}
+
+struct Step {
+    kind: &'static str,
+    env: Arc<AnalysisEnv>,
+}
+
+impl Handler for Step {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn run(&self, ctx: JobContext) -> JobFuture<'_> {
+        Box::pin(async move {
+            let payload: ClipJob = serde_json::from_value(ctx.job.payload.clone())
+                .map_err(|e| JobError::Fatal(format!("bad payload: {e}")))?;
+            let clip_id = payload.clip_id;
+            match self.step(&ctx, clip_id).await {
+                Ok(next) => Ok(Done {
+                    result: json!({ "clip_id": clip_id }),
+                    next: next.into_iter().map(|kind| job(kind, clip_id)).collect(),
+                }),
+                Err(e) if ctx.job.attempts >= ctx.job.max_attempts => {
+                    Err(JobError::Fatal(format!(
+                        "{} failed after {} attempts: {e:#}",
+                        self.kind, ctx.job.attempts
+                    )))
+                }
+                Err(e) => Err(JobError::Retry(e)),
+            }
+        })
+    }
+}
+
+impl Step {
+    /// Runs this step for one clip; returns the kinds of the jobs that follow.
+    async fn step(&self, ctx: &JobContext, clip_id: i64) -> anyhow::Result<Vec<&'static str>> {
+        let env = &self.env;
+        let clip = clips::get(&env.db, clip_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("clip {clip_id} does not exist"))?;
+        if matches!(
+            clip.state,
+            clips::ClipState::Rejected | clips::ClipState::Failed
+        ) {
+            return Ok(vec![]); // nothing to advise on: ingest refused the file
+        }
+        match self.kind {
+            FINGERPRINT => {
+                fingerprint_clip(env, ctx, &clip).await?;
+                Ok(vec![CAPTIONS])
+            }
+            CAPTIONS => {
+                checks::captions(env, ctx, &clip).await?;
+                Ok(vec![MODERATION])
+            }
+            MODERATION => {
+                checks::moderation(env, ctx, &clip).await?;
+                Ok(vec![VERDICT])
+            }
+            VERDICT => {
+                let v = compute_verdict(&env.db, &env.config, &clip).await?;
+                store::save_verdict(&env.db, clip_id, &v).await?;
+                Ok(vec![])
+            }
+            other => anyhow::bail!("no analysis step called {other}"),
+        }
+    }
+}
+
+/// The local path of the clip's normalized file.
+pub(crate) fn normalized_path(
+    env: &AnalysisEnv,
+    clip: &Clip,
+) -> anyhow::Result<std::path::PathBuf> {
+    let digest = clip
+        .normalized_sha256
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("clip {} has no normalized file yet", clip.id))?;
+    env.store.local_path(digest)
+}
+
+/// A check's record from its result; model errors become `failed` or `not_configured`.
+pub(crate) fn record(
+    name: &str,
+    started: Instant,
+    result: Result<(serde_json::Value, String), ModelError>,
+) -> CheckRecord {
+    let (status, flags, error, model) = match result {
+        Ok((flags, model)) => (CheckStatus::Done, flags, None, model),
+        Err(e @ ModelError::NotConfigured { .. }) => (
+            CheckStatus::NotConfigured,
+            json!([]),
+            Some(e.to_string()),
+            String::new(),
+        ),
+        Err(e) => (
+            CheckStatus::Failed,
+            json!([]),
+            Some(e.to_string()),
+            String::new(),
+        ),
+    };
+    CheckRecord {
+        name: name.to_string(),
+        status,
+        flags,
+        error,
+        model,
+        duration_ms: started.elapsed().as_millis() as i64,
+        created_at: now_ms(),
+    }
+}
+
+/// Fingerprints the normalized file, stores it and the duplicates found through the worker's
+/// index; a file that cannot be fingerprinted fails the `duplicates` check.
+async fn fingerprint_clip(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let path = normalized_path(env, clip)?;
+    let limits = env.config.limits.clone();
+    ctx.progress(0.0, Some("fingerprint"));
+    let made = tokio::task::spawn_blocking(move || fingerprint::fingerprint(&path, &limits))
+        .await
+        .map_err(|e| anyhow::anyhow!("fingerprinting panicked: {e}"))?;
+    let fp = match made {
+        Ok(fp) => fp,
+        Err(e) => {
+            let failed = Err(ModelError::Run {
+                role: "duplicates",
+                reason: e.to_string(),
+            });
+            let rec = record("duplicates", started, failed);
+            return store::save_check(&env.db, clip.id, &rec).await;
+        }
+    };
+    store::save_fingerprint(&env.db, clip.id, &fp).await?;
+    ctx.progress(0.8, Some("duplicates"));
+    let found = env
+        .duplicates
+        .find(&env.db, clip.id, &fp, &env.config.duplicates)
+        .await?;
+    store::save_duplicates(&env.db, clip.id, &found).await?;
+    let summary: Vec<_> = found
+        .iter()
+        .map(|m| json!({ "clip_id": m.clip_id, "score": m.score }))
+        .collect();
+    let rec = record(
+        "duplicates",
+        started,
+        Ok((json!(summary), "dhash+chromaprint".into())),
+    );
+    store::save_check(&env.db, clip.id, &rec).await
+}
+
+/// The checks every verdict expects; `policy` only when the policy check is switched on.
+pub fn expected_checks(config: &Config) -> Vec<&'static str> {
+    let mut names = vec!["duplicates", "captions", "text", "watched_words", "frames"];
+    if config.moderation.policy_check {
+        names.push("policy");
+    }
+    names
+}
+
+/// The verdict of a clip from what is stored now.
+pub async fn compute_verdict(db: &Db, config: &Config, clip: &Clip) -> anyhow::Result<Verdict> {
+    let duplicates: Vec<verdict::DuplicateFinding> = store::duplicates_of(db, clip.id)
+        .await?
+        .into_iter()
+        .filter(|d| d.later)
+        .map(|d| verdict::DuplicateFinding {
+            other_clip_id: d.other_clip_id,
+            score: d.score,
+            relation: d.relation,
+            at_ms: d.evidence.first().map(|p| (p.0 * 1000.0).round() as i64),
+        })
+        .collect();
+    let checks = store::checks_of(db, clip.id)
+        .await?
+        .into_iter()
+        .map(checks::outcome)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let expected = expected_checks(config);
+    let input = verdict::VerdictInput {
+        qc: clip.qc_report.as_ref(),
+        duplicates: &duplicates,
+        checks: &checks,
+        expected: &expected,
+    };
+    Ok(verdict::decide(&input, &config.moderation))
+}
+
+#[cfg(test)]
+#[path = "jobs_tests.rs"]
+mod tests;
