@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::moderation::ImageClassifier;
 use super::writer::LlmModel;
-use super::{ModelError, SpeechToText, TextModerator};
+use super::{ModelError, PolicyJudge, SpeechToText, TextModerator, Translator};
 
 use super::captions::CaptionsConfig;
 use super::moderation::{ImageModelConfig, TextModelConfig};
@@ -200,4 +200,22 @@ pub fn load_image_classifier(models: &ModelsConfig) -> Result<ImageClassifier, M
 pub fn load_writer(models: &ModelsConfig) -> Result<LlmModel, ModelError> {
     let cfg = located(&models.writer, models.writer.source(), |c, p| c.path = p)?;
     super::writer::load(&cfg, &super::device(&models.device)?)
+}
+
+/// The writer model as policy judge; not configured unless `models.writer.use_for_policy`.
+pub fn load_policy_judge(models: &ModelsConfig) -> Result<Box<dyn PolicyJudge>, ModelError> {
+    if !models.writer.use_for_policy {
+        return Err(ModelError::NotConfigured { role: "writer" });
+    }
+    let cfg = located(&models.writer, models.writer.source(), |c, p| c.path = p)?;
+    super::writer::policy::load(&cfg, &super::device(&models.device)?)
+}
+
+/// The writer model as translator; not configured unless `models.writer.use_for_subtitles`.
+pub fn load_translator(models: &ModelsConfig) -> Result<Box<dyn Translator>, ModelError> {
+    if !models.writer.use_for_subtitles {
+        return Err(ModelError::NotConfigured { role: "writer" });
+    }
+    let cfg = located(&models.writer, models.writer.source(), |c, p| c.path = p)?;
+    super::writer::translate::load(&cfg, &super::device(&models.device)?)
 }

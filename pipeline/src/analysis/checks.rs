@@ -75,7 +75,7 @@ pub async fn captions(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> anyho
     let language = store::submission_text(&env.db, clip.id)
         .await?
         .and_then(|s| speech_language(&s.language));
-    let budget = env.config.moderation.captions_budget_s;
+    let budget = captions_budget_s(env, clip);
     let result: Result<Transcript, ModelError> =
         with_models(&env.models, ctx, budget, move |set, ctl| {
             set.speech_to_text()?
@@ -105,10 +105,22 @@ pub async fn captions(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> anyho
     let flags = json!({ "cues": transcript.cues.len(), "language": transcript.language });
     let rec = record("captions", started, Ok((flags, transcript.model.clone())));
     store::save_check(&env.db, clip.id, &rec).await?;
-    if env.config.moderation.translate_captions && !transcript.cues.is_empty() {
+    if env.config.models.writer.use_for_subtitles && !transcript.cues.is_empty() {
         translate(env, ctx, clip, transcript).await?;
     }
     Ok(())
+}
+
+/// The captions model's budget for a clip: `models.captions.budget_per_media_second` times the
+/// clip's length, never under the `moderation.check_budget_s` floor.
+fn captions_budget_s(env: &AnalysisEnv, clip: &Clip) -> u64 {
+    let seconds = clip
+        .normalize_report
+        .as_ref()
+        .map(|r| r.duration_s)
+        .unwrap_or(0.0);
+    let per_second = env.config.models.captions.budget_per_media_second;
+    ((seconds * per_second).ceil() as u64).max(env.config.moderation.check_budget_s)
 }
 
 async fn translate(
@@ -120,7 +132,7 @@ async fn translate(
     let started = Instant::now();
     let from = transcript.language.clone();
     let to = other_language(&from);
-    let budget = env.config.moderation.captions_budget_s;
+    let budget = captions_budget_s(env, clip);
     let result = with_models(&env.models, ctx, budget, move |set, ctl| {
         let model = set.translator()?;
         let cues = model.translate(&transcript.cues, &from, to, ctl)?;
@@ -222,7 +234,7 @@ pub async fn moderation(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> any
     .await?;
     store::save_check(&env.db, clip.id, &record("frames", started, result)).await?;
 
-    if env.config.moderation.policy_check {
+    if env.config.models.writer.use_for_policy {
         let started = Instant::now();
         let result = with_models(&env.models, ctx, budget, move |set, ctl| {
             let model = set.policy_judge()?;

@@ -238,7 +238,7 @@ async fn fingerprint_clip(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> a
 /// The checks every verdict expects; `policy` only when the policy check is switched on.
 pub fn expected_checks(config: &Config) -> Vec<&'static str> {
     let mut names = vec!["duplicates", "captions", "text", "watched_words", "frames"];
-    if config.moderation.policy_check {
+    if config.models.writer.use_for_policy {
         names.push("policy");
     }
     names

@@ -481,8 +481,8 @@ impl ModelLoader for Scripted {
 async fn a_failing_model_fails_its_check_and_the_others_go_on(db: Db) {
     let mut w = world(db);
     let mut config = (*w.config).clone();
-    config.moderation.policy_check = true;
-    config.moderation.translate_captions = true;
+    config.models.writer.use_for_policy = true;
+    config.models.writer.use_for_subtitles = true;
     w.config = Arc::new(config);
     watchlist::add(&w.db, "赌博", "gambling", WordSeverity::Review, "", None)
         .await

@@ -13,13 +13,12 @@
 //! - [`verdict`]: pass | review | reject with reasons and evidence, from QC, duplicates, flags
 //!   and watched words; advice for the reviewer, never a decision.
 //! - [`watchwords`]: the watched-words matcher; [`watchlist`]: the list in the database.
-//! - [`captions`]: caption rows (automatic, translated, edited); [`captions_format`]: WebVTT
-//!   and SRT.
+//! - [`captions`]: caption rows (automatic, translated, edited); WebVTT and SRT come from
+//!   `ai::captions`.
 //! - [`store`]: the fingerprint, duplicate, check and verdict records.
 //! - [`settings`]: the `moderation` section of the configuration.
 
 pub mod captions;
-pub mod captions_format;
 pub mod checks;
 pub mod dupcache;
 pub mod duplicates;

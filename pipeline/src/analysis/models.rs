@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::ai::registry::ModelSource;
+use crate::ai::registry;
 use crate::ai::{
     FrameModerator, ModelError, ModelsConfig, PolicyJudge, SpeechToText, TextModerator, Translator,
 };
@@ -28,41 +28,31 @@ pub trait ModelLoader: Send + Sync {
     fn translator(&self, models: &ModelsConfig) -> Result<Box<dyn Translator>, ModelError>;
 }
 
-/// The loader of this build: a role with an empty family is [`ModelError::NotConfigured`]; a
-/// configured family is a load error until the model code is wired in here.
+/// The production loader: each role through `ai::registry` (the role's path, or its Hugging
+/// Face cache snapshot), on the configured device. An empty family is
+/// [`ModelError::NotConfigured`]; the writer's two extra roles are not configured unless
+/// `models.writer.use_for_subtitles` / `use_for_policy` switch them on.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConfiguredLoader;
 
-fn unsupported<T: ?Sized>(source: ModelSource) -> Result<Box<T>, ModelError> {
-    if source.family.trim().is_empty() {
-        return Err(ModelError::NotConfigured { role: source.role });
-    }
-    Err(ModelError::Load {
-        role: source.role,
-        family: source.family,
-        path: source.path.display().to_string(),
-        reason: "this model family is not supported in this build".into(),
-    })
-}
-
 impl ModelLoader for ConfiguredLoader {
     fn speech_to_text(&self, models: &ModelsConfig) -> Result<Box<dyn SpeechToText>, ModelError> {
-        unsupported(models.captions.source())
+        registry::load_captions(models)
     }
     fn text_moderator(&self, models: &ModelsConfig) -> Result<Box<dyn TextModerator>, ModelError> {
-        unsupported(models.text_moderation.source())
+        registry::load_text_moderation(models)
     }
     fn frame_moderator(
         &self,
         models: &ModelsConfig,
     ) -> Result<Box<dyn FrameModerator>, ModelError> {
-        unsupported(models.image_moderation.source())
+        Ok(Box::new(registry::load_image_classifier(models)?))
     }
     fn policy_judge(&self, models: &ModelsConfig) -> Result<Box<dyn PolicyJudge>, ModelError> {
-        unsupported(models.writer.source())
+        registry::load_policy_judge(models)
     }
     fn translator(&self, models: &ModelsConfig) -> Result<Box<dyn Translator>, ModelError> {
-        unsupported(models.writer.source())
+        registry::load_translator(models)
     }
 }
 

@@ -7,16 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModerationConfig {
-    /// Time budget of the captions model per clip, seconds. Default 900.
-    pub captions_budget_s: u64,
-    /// Time budget of each moderation model per clip, seconds. Default 300.
+    /// Time budget of each moderation model per clip, seconds, and the least the captions model
+    /// gets (which otherwise gets `models.captions.budget_per_media_second`). Default 300.
     pub check_budget_s: u64,
-    /// Translate automatic captions into the other show language (en ↔ zh) with the writer
-    /// model. Default false.
-    pub translate_captions: bool,
-    /// Judge title, description and transcript against the written policy with the writer
-    /// model. Default false.
-    pub policy_check: bool,
     /// A text-classifier flag at or above this score asks for review. Default 0.5.
     pub text_review_at: f32,
     /// A text-classifier flag at or above this score advises rejection. Default 0.9.
@@ -39,10 +32,7 @@ pub struct ModerationConfig {
 impl Default for ModerationConfig {
     fn default() -> Self {
         ModerationConfig {
-            captions_budget_s: 900,
             check_budget_s: 300,
-            translate_captions: false,
-            policy_check: false,
             text_review_at: 0.5,
             text_reject_at: 0.9,
             image_review_at: 0.5,
