@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use gala_pipeline::ai::moderation::fixtures::{self, Dims};
 use gala_pipeline::ai::moderation::{ImageModelConfig, TextModelConfig};
-use gala_pipeline::ai::{self, FrameModerator, RunControl, TextModerator};
+use gala_pipeline::ai::{self, RunControl};
 use gala_pipeline::Config;
 
 use super::{make_clips, peak_rss};
