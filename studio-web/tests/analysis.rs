@@ -259,7 +259,7 @@ async fn captions_edit_keeps_the_automatic_row(app: TestApp) {
     )
     .await;
     assert_eq!(s, 200);
-    assert_eq!(srt, "1\n00:00:00,200 --> 00:00:01,600\n大家好\n\n");
+    assert_eq!(srt, "1\n00:00:00,200 --> 00:00:01,600\n大家好\n");
     // Bad WebVTT names the line; nothing is stored.
     let r = app
         .post_form(

@@ -5,8 +5,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use gala_pipeline::analysis::captions::CaptionRow;
 use gala_pipeline::ai::captions::{parse_vtt, to_srt, to_vtt};
+use gala_pipeline::analysis::captions::CaptionRow;
 use serde::Deserialize;
 
 use super::{captions_of, row_of, save_edit, CaptionEdit, CaptionsOf};
