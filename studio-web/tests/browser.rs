@@ -216,7 +216,7 @@ async fn a_reviewer_accepts_in_the_browser_and_the_creator_sees_it() {
             .arg(&app.base)
             .arg(&shots)
             .arg(serde_json::Value::Array(runs.clone()).to_string())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .output(),
     )
     .await
@@ -224,7 +224,9 @@ async fn a_reviewer_accepts_in_the_browser_and_the_creator_sees_it() {
     .unwrap();
     assert!(
         out.status.success(),
-        "the browser run failed (see its stderr)"
+        "the browser run failed; it printed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
     let accepted = String::from_utf8_lossy(&out.stdout).lines().count();
     assert_eq!(accepted, 4, "phone and desktop, English and Chinese");
