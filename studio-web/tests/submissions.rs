@@ -58,6 +58,10 @@ async fn tus_upload(
         .header("Upload-Length", body.len().to_string())
         .header("Upload-Metadata", metadata)
         .header("Content-Type", "application/offset+octet-stream")
+        // The studio may refuse an upload before reading its body; hyper then closes that
+        // connection, and a pooled client could reuse it for the next request at the same
+        // moment (IncompleteMessage, seen under load). One connection per upload here.
+        .header("Connection", "close")
         .body(body.to_vec())
         .send()
         .await
