@@ -266,14 +266,12 @@ impl PolicyModel {
     }
 }
 
-/// The policy judge of the configuration: the writer model, when `use_for_policy` is set.
+/// The writer model as policy judge. Whether the role is switched on (`use_for_policy`) is
+/// decided once, by `ai::registry::load_policy_judge`.
 pub fn load(
     cfg: &WriterConfig,
     device: &candle::Device,
 ) -> Result<Box<dyn PolicyJudge>, ModelError> {
-    if !cfg.use_for_policy {
-        return Err(ModelError::NotConfigured { role: "writer" });
-    }
     let model = super::models::load(cfg, device)?;
     Ok(Box::new(PolicyModel::new(cfg, Box::new(model))))
 }

@@ -158,14 +158,12 @@ impl Translator for TranslatorModel {
     }
 }
 
-/// The translator of the configuration: the writer model, when `use_for_subtitles` is set.
+/// The writer model as translator. Whether the role is switched on (`use_for_subtitles`) is
+/// decided once, by `ai::registry::load_translator`.
 pub fn load(
     cfg: &WriterConfig,
     device: &candle::Device,
 ) -> Result<Box<dyn Translator>, ModelError> {
-    if !cfg.use_for_subtitles {
-        return Err(ModelError::NotConfigured { role: "writer" });
-    }
     let model = super::models::load(cfg, device)?;
     Ok(Box::new(TranslatorModel::new(cfg, Box::new(model))))
 }
