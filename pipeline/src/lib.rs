@@ -21,6 +21,8 @@ pub mod demo;
 pub mod engine;
 pub mod ingest;
 pub mod jobs;
+pub mod planner;
+pub mod show;
 pub mod storage;
 
 pub use config::Config;
