@@ -1,0 +1,25 @@
+-- Shows and every version of their running order (SQLite). Times are Unix milliseconds; JSON
+-- is TEXT. Keep in step with migrations/postgres/0009_shows.sql.
+
+CREATE TABLE shows (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    version         INTEGER NOT NULL,          -- the current version; edits compare and bump it
+    created_by      INTEGER REFERENCES users(id),
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+
+-- Append-only: one row per saved change. `position` is the version whose state this one is
+-- in the linear undo history (an undo restores an earlier state and takes its position).
+CREATE TABLE show_versions (
+    show_id         INTEGER NOT NULL REFERENCES shows(id) ON DELETE CASCADE,
+    version         INTEGER NOT NULL,
+    position        INTEGER NOT NULL,
+    meta            TEXT    NOT NULL,          -- JSON show::ShowMeta
+    running_order   TEXT    NOT NULL,          -- JSON show::RunningOrder
+    edits           TEXT    NOT NULL,          -- JSON [show::Edit], [] for the first version and undos
+    summary         TEXT    NOT NULL,          -- the change in words
+    author_id       INTEGER REFERENCES users(id),
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (show_id, version)
+);
