@@ -43,7 +43,12 @@ async fn a_director_edits_the_timeline_in_the_browser() {
     let shots = root().join("target/test-artifacts/browser");
 
     for (name, lang, mobile, conflict) in [
-        ("desktop-en", "en", false, "Another director changed this show (version"),
+        (
+            "desktop-en",
+            "en",
+            false,
+            "Another director changed this show (version",
+        ),
         ("phone-zh", "zh-CN", true, "另一位导演修改了这个节目（版本"),
     ] {
         let body = json!({
@@ -116,6 +121,8 @@ async fn a_director_edits_the_timeline_in_the_browser() {
             .await
             .unwrap();
         assert_eq!(history.as_array().unwrap().len(), 7);
-        assert!(shots.join(format!("timeline-{name}-6-conflict.png")).exists());
+        assert!(shots
+            .join(format!("timeline-{name}-6-conflict.png"))
+            .exists());
     }
 }

@@ -153,6 +153,7 @@ impl From<VersionInfo> for HistoryEntry {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DiffQuery {
     /// The older version.
     pub from: i64,
@@ -186,7 +187,11 @@ async fn create(
     if let Err(e) = check_meta(&meta) {
         return Ok(store_error(StoreError::Invalid(e)));
     }
-    let kinds = new.items.iter().map(|i| (i.kind.clone(), i.locked)).collect();
+    let kinds = new
+        .items
+        .iter()
+        .map(|i| (i.kind.clone(), i.locked))
+        .collect();
     let order = RunningOrder::new(kinds);
     Ok(
         match store::create(&state.engine.db, meta, order, Some(user.id)).await {
@@ -266,8 +271,7 @@ async fn history(
 
 /// What changed between two versions, item by item.
 #[utoipa::path(get, path = "/api/shows/{id}/diff", tag = "shows", params(("id" = i64, Path), DiffQuery),
-    responses((status = 200, description = "the changes: `{change: added|removed|moved|changed|meta, ...}`",
-        body = Vec<Object>), (status = 403, description = "not a director"), (status = 404)))]
+    responses((status = 200, description = "the changes: `[{change: added|removed|moved|changed|meta, ...}]`"), (status = 403, description = "not a director"), (status = 404)))]
 async fn diff(
     State(state): State<AppState>,
     user: CurrentUser,

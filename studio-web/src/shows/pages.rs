@@ -7,8 +7,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use gala_pipeline::show::store::{self, StoreError};
 use gala_pipeline::show::model::check_meta;
+use gala_pipeline::show::store::{self, StoreError};
 use gala_pipeline::show::{RunningOrder, ShowMeta};
 use serde::Deserialize;
 
@@ -123,12 +123,17 @@ pub async fn create(
         .map_err(|key| page.t(key).to_string())
         .and_then(|meta| check_meta(&meta).map(|()| meta).map_err(|e| e.to_string()));
     let result = match checked {
-        Ok(meta) => store::create(&state.engine.db, meta, RunningOrder::default(), Some(user.id))
-            .await
-            .map_err(|e| match e {
-                StoreError::Invalid(e) => Ok(e.to_string()),
-                e => Err(page_error(e)),
-            }),
+        Ok(meta) => store::create(
+            &state.engine.db,
+            meta,
+            RunningOrder::default(),
+            Some(user.id),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Invalid(e) => Ok(e.to_string()),
+            e => Err(page_error(e)),
+        }),
         Err(message) => Err(Ok(message)),
     };
     match result {

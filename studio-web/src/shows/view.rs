@@ -31,7 +31,8 @@ pub fn seconds(ms: i64) -> String {
 
 /// Unix milliseconds as an HTTP date (UTC).
 pub fn when(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     httpdate::fmt_http_date(t)
 }
 
@@ -102,7 +103,9 @@ impl ShowView {
             .iter()
             .zip(&timing.items)
             .enumerate()
-            .map(|(i, (item, t))| item_view(tr, item, i + 1, &t.clock, t.duration_ms as f64 / total))
+            .map(|(i, (item, t))| {
+                item_view(tr, item, i + 1, &t.clock, t.duration_ms as f64 / total)
+            })
             .collect();
         let sign = if timing.over_ms < 0 { "-" } else { "+" };
         ShowView {
@@ -123,7 +126,9 @@ impl ShowView {
                 .map(|v| HistoryView {
                     version: v.version,
                     summary: v.summary,
-                    author: v.author.unwrap_or_else(|| tr.get("shows.system").to_string()),
+                    author: v
+                        .author
+                        .unwrap_or_else(|| tr.get("shows.system").to_string()),
                     when: when(v.created_at),
                 })
                 .collect(),
@@ -200,13 +205,7 @@ pub fn change_in_words(tr: &Tr, c: &Change, after_order: &RunningOrder) -> Strin
         let v = item_view(tr, item, 0, "", 0.0);
         format!("{} “{}”", v.kind_label, v.title)
     };
-    let fill = |key: &str, pairs: &[(&str, String)]| {
-        let mut s = tr.get(key).to_string();
-        for (k, v) in pairs {
-            s = s.replace(&format!("{{{k}}}"), v);
-        }
-        s
-    };
+    let fill = |key: &str, pairs: &[(&str, String)]| fill(tr, key, pairs);
     match c {
         Change::Added { item, at } => fill(
             "shows.change.added",
@@ -219,7 +218,13 @@ pub fn change_in_words(tr: &Tr, c: &Change, after_order: &RunningOrder) -> Strin
         Change::Moved { id, from, to } => fill(
             "shows.change.moved",
             &[
-                ("item", after_order.get(*id).map(name).unwrap_or_else(|| format!("#{id}"))),
+                (
+                    "item",
+                    after_order
+                        .get(*id)
+                        .map(name)
+                        .unwrap_or_else(|| format!("#{id}")),
+                ),
                 ("from", (from + 1).to_string()),
                 ("to", (to + 1).to_string()),
             ],
@@ -227,19 +232,31 @@ pub fn change_in_words(tr: &Tr, c: &Change, after_order: &RunningOrder) -> Strin
         Change::Changed { before, after, .. } => {
             let mut what = Vec::new();
             if before.locked != after.locked {
-                what.push(tr.get(if after.locked { "shows.change.locked" } else { "shows.change.unlocked" }).to_string());
+                what.push(
+                    tr.get(if after.locked {
+                        "shows.change.locked"
+                    } else {
+                        "shows.change.unlocked"
+                    })
+                    .to_string(),
+                );
             }
             if before.duration_ms() != after.duration_ms() {
                 what.push(fill(
                     "shows.change.length",
-                    &[("before", length(before.duration_ms())), ("after", length(after.duration_ms()))],
+                    &[
+                        ("before", length(before.duration_ms())),
+                        ("after", length(after.duration_ms())),
+                    ],
                 ));
             }
             match (&before.kind, &after.kind) {
                 (ItemKind::HostCard(b), ItemKind::HostCard(a)) if b.line != a.line => {
                     what.push(fill("shows.change.line", &[("after", a.line.clone())]));
                 }
-                (ItemKind::Act(b), ItemKind::Act(a)) if (b.in_ms, b.out_ms) != (a.in_ms, a.out_ms) => {
+                (ItemKind::Act(b), ItemKind::Act(a))
+                    if (b.in_ms, b.out_ms) != (a.in_ms, a.out_ms) =>
+                {
                     what.push(fill(
                         "shows.change.trim",
                         &[("in", length(a.in_ms)), ("out", length(a.out_ms))],
@@ -262,4 +279,13 @@ pub fn change_in_words(tr: &Tr, c: &Change, after_order: &RunningOrder) -> Strin
             ],
         ),
     }
+}
+
+/// The message `key` with its `{name}` placeholders filled.
+fn fill(tr: &Tr, key: &str, pairs: &[(&str, String)]) -> String {
+    let mut s = tr.get(key).to_string();
+    for (k, v) in pairs {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
 }
