@@ -12,7 +12,8 @@
 //!   OpenAPI), [`home`], [`i18n`] (English and Chinese), [`upload`] (resumable uploads over
 //!   tus 1.0), [`submissions`] (a creator's submissions, versions, live status, media),
 //!   [`review`] (the review queue: evidence, audited decisions, assignment, progress),
-//!   [`captions`] (captions editing and downloads).
+//!   [`captions`] (captions editing and downloads), [`shows`] (the director's timeline: shows,
+//!   running orders, versions).
 //! - [`page::Page`]: what every page template gets (translator, user menu, CSRF token).
 
 pub mod accounts;
@@ -27,6 +28,7 @@ pub mod i18n;
 pub mod mail;
 pub mod page;
 pub mod review;
+pub mod shows;
 pub mod state;
 pub mod submissions;
 pub mod upload;
@@ -60,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .merge(submissions::router())
         .merge(review::router())
         .merge(captions::router())
+        .merge(shows::router())
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -56,6 +56,13 @@ impl Page {
             .is_some_and(|u| u.require(&[Role::Reviewer, Role::Director]).is_ok())
     }
 
+    /// Directors and admins see the shows in the menu.
+    pub fn can_direct(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| u.require(&[Role::Director]).is_ok())
+    }
+
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.role == Role::Admin)
     }

@@ -51,6 +51,7 @@ async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::submissions::api::SubmissionsDoc::openapi());
     doc.merge(crate::review::api::ReviewApi::openapi());
+    doc.merge(crate::shows::api::ShowsApi::openapi());
     match doc.to_json() {
         Ok(json) => (
             [(axum::http::header::CONTENT_TYPE, "application/json")],
