@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ffmpeg_next::{decoder, frame, Packet};
 
@@ -19,7 +19,6 @@ const PAIR: u64 = 8;
 /// The program audio being written: interleaved stereo f32, native endian.
 pub(crate) struct ProgramAudio {
     out: BufWriter<File>,
-    pub path: PathBuf,
     written: u64,
 }
 
@@ -27,7 +26,6 @@ impl ProgramAudio {
     pub(crate) fn create(path: &Path) -> std::io::Result<ProgramAudio> {
         Ok(ProgramAudio {
             out: BufWriter::new(File::create(path)?),
-            path: path.to_path_buf(),
             written: 0,
         })
     }

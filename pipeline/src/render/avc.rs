@@ -73,6 +73,23 @@ pub(crate) fn annexb_nals(data: &[u8]) -> Vec<&[u8]> {
     nals
 }
 
+/// Whether `data` is exactly a run of 4-byte length-prefixed NAL units: a packet cut short
+/// (a truncated file) is not, and must not be copied into the master.
+pub(crate) fn avcc_well_formed(data: &[u8]) -> bool {
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let Some(head) = data.get(pos..pos + 4) else {
+            return false;
+        };
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        if len == 0 {
+            return false;
+        }
+        pos = pos.saturating_add(4).saturating_add(len);
+    }
+    pos == data.len() && !data.is_empty()
+}
+
 /// An Annex B packet (what libx264 hands out) as 4-byte length-prefixed NAL units.
 pub(crate) fn annexb_to_avcc(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + 16);
@@ -161,9 +178,9 @@ mod tests {
     #[test]
     fn annexb_packets_become_length_prefixed() {
         let packet = [0, 0, 0, 1, 0x65, 1, 2, 0, 0, 1, 0x41, 9];
-        assert_eq!(
-            annexb_to_avcc(&packet),
-            vec![0, 0, 0, 3, 0x65, 1, 2, 0, 0, 0, 2, 0x41, 9]
-        );
+        let avcc = annexb_to_avcc(&packet);
+        assert_eq!(avcc, vec![0, 0, 0, 3, 0x65, 1, 2, 0, 0, 0, 2, 0x41, 9]);
+        assert!(avcc_well_formed(&avcc));
+        assert!(!avcc_well_formed(&avcc[..avcc.len() - 1]));
     }
 }

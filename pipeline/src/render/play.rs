@@ -226,6 +226,12 @@ impl PlayState<'_> {
         let (in_f, end) = (self.job.in_frame, self.job.in_frame + self.job.frames);
         if f >= self.copy.0 && f < self.copy.1 {
             self.close_run(program, clock, stretches, false)?;
+            let data = packet.data().unwrap_or_default();
+            if !avc::avcc_well_formed(data) {
+                return Err(RenderError::Internal(anyhow::anyhow!(
+                    "damaged picture data at frame {f}"
+                )));
+            }
             let pts = self.item_start + (f - in_f);
             if self.copied == 0 {
                 stretches.push(Stretch {
@@ -242,7 +248,7 @@ impl PlayState<'_> {
                 pts: pts as i64,
                 dts: 0,
                 key: packet.is_key(),
-                data: packet.data().unwrap_or_default().to_vec(),
+                data: data.to_vec(),
             });
         }
         let gop_start = f / self.gop * self.gop;

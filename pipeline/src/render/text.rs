@@ -260,8 +260,8 @@ impl Mask {
         for (plane, value) in [(1, cu), (2, cv)] {
             let stride = picture.stride(plane) as i64;
             let data = picture.data_mut(plane);
-            for cy_ in y0 / 2..y1.div_ceil(2) {
-                for cx in x0 / 2..x1.div_ceil(2) {
+            for cy_ in y0 / 2..(y1 + 1) / 2 {
+                for cx in x0 / 2..(x1 + 1) / 2 {
                     let a = self.chroma_alpha(cx, cy_) * opacity;
                     if a > 0.0 {
                         let p = &mut data[(cy_ * stride + cx) as usize];
