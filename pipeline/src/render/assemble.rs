@@ -98,7 +98,13 @@ pub(crate) fn assemble(
     let mut chapters = Vec::new();
     for (i, item) in plan.items.iter().enumerate() {
         let start = program.frame;
-        let report = play_item(&mut program, plan, item, font, &work.join(format!("item-{i}")))?;
+        let report = play_item(
+            &mut program,
+            plan,
+            item,
+            font,
+            &work.join(format!("item-{i}")),
+        )?;
         cues.extend(program_cues(plan, item, &report));
         chapters.push(Chapter {
             start_frame: start,
@@ -118,7 +124,10 @@ pub(crate) fn assemble(
         );
     }
     let Program {
-        video, audio, frame, ..
+        video,
+        audio,
+        frame,
+        ..
     } = program;
     video.finish()?;
     let audio_samples = audio.finish()?;
@@ -236,7 +245,9 @@ fn play_item(
     program.audio.resize(audio_start + n * spf)?;
     let frames = program.frame - start;
     if frames != n {
-        return Err(anyhow::anyhow!("item {} wrote {frames} frames instead of {n}", item.id).into());
+        return Err(
+            anyhow::anyhow!("item {} wrote {frames} frames instead of {n}", item.id).into(),
+        );
     }
     Ok(report_of(item, start, n, stretches, replaced))
 }
@@ -248,7 +259,11 @@ fn report_of(
     stretches: Vec<Stretch>,
     replaced: Option<Replacement>,
 ) -> ItemReport {
-    let copied = stretches.iter().filter(|s| s.copied).map(|s| s.frames).sum();
+    let copied = stretches
+        .iter()
+        .filter(|s| s.copied)
+        .map(|s| s.frames)
+        .sum();
     ItemReport {
         id: item.id,
         kind: item.kind.clone(),
@@ -265,15 +280,15 @@ fn report_of(
 
 /// An act's cues moved to program time and cut to what aired of it.
 fn program_cues(plan: &RenderPlan, item: &PlanItem, report: &ItemReport) -> Vec<Cue> {
-    let Source::Act {
-        in_ms, cues, ..
-    } = &item.source
-    else {
+    let Source::Act { in_ms, cues, .. } = &item.source else {
         return Vec::new();
     };
     let fps = i64::from(plan.house.fps);
     let start_ms = report.start_frame as i64 * 1000 / fps;
-    let aired = report.replaced.as_ref().map_or(report.frames, |r| r.from_frame);
+    let aired = report
+        .replaced
+        .as_ref()
+        .map_or(report.frames, |r| r.from_frame);
     let end_ms = start_ms + aired as i64 * 1000 / fps;
     cues.iter()
         .filter_map(|c| {

@@ -165,7 +165,11 @@ impl ItemAudio {
         self.written >= self.len
     }
 
-    pub(crate) fn feed(&mut self, packet: &Packet, out: &mut ProgramAudio) -> Result<(), RenderError> {
+    pub(crate) fn feed(
+        &mut self,
+        packet: &Packet,
+        out: &mut ProgramAudio,
+    ) -> Result<(), RenderError> {
         // A damaged packet is skipped; the item's length is kept by padding at its end.
         let _ = self.decoder.send_packet(packet);
         self.drain(out)

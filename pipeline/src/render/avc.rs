@@ -105,7 +105,14 @@ pub(crate) fn avcc_extradata(sets: &[Vec<u8>]) -> Option<Vec<u8>> {
     let sps: Vec<&Vec<u8>> = sets.iter().filter(|n| n[0] & 0x1f == 7).collect();
     let pps: Vec<&Vec<u8>> = sets.iter().filter(|n| n[0] & 0x1f == 8).collect();
     let first = sps.first().filter(|s| s.len() >= 4)?;
-    let mut out = vec![1, first[1], first[2], first[3], 0xff, 0xe0 | sps.len() as u8];
+    let mut out = vec![
+        1,
+        first[1],
+        first[2],
+        first[3],
+        0xff,
+        0xe0 | sps.len() as u8,
+    ];
     for s in &sps {
         out.extend_from_slice(&(s.len() as u16).to_be_bytes());
         out.extend_from_slice(s);

@@ -106,7 +106,8 @@ fn csv_field(value: &str) -> String {
 /// item with its source range; slates have a missing reference.
 pub fn otio(name: &str, plan: &RenderPlan, report: &RenderReport) -> Value {
     let rate = f64::from(report.fps);
-    let time = |value: u64| json!({"OTIO_SCHEMA": "RationalTime.1", "rate": rate, "value": value as f64});
+    let time =
+        |value: u64| json!({"OTIO_SCHEMA": "RationalTime.1", "rate": rate, "value": value as f64});
     let clips: Vec<Value> = plan
         .items
         .iter()

@@ -88,7 +88,13 @@ fn draw_lower_third(picture: &mut frame::Video, lower: &LowerThird, font: &Font)
         0.6,
     );
     let x = margin;
-    font.draw(picture, &lower.title, title_px, (x, top + h * 0.005), Rgb::WHITE);
+    font.draw(
+        picture,
+        &lower.title,
+        title_px,
+        (x, top + h * 0.005),
+        Rgb::WHITE,
+    );
     font.draw(
         picture,
         &lower.credit,

@@ -257,9 +257,11 @@ pub fn render(
     crate::ingest::init_ffmpeg();
     check_plan(plan)?;
     let font = text::Font::find(&plan.config.font)?;
-    let work = tempfile::Builder::new()
-        .prefix(".render-")
-        .tempdir_in(out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
+    let work = tempfile::Builder::new().prefix(".render-").tempdir_in(
+        out.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )?;
     let assembled = assemble::assemble(plan, &font, work.path(), progress)?;
     let loudness = audio::measure(&assembled.audio_path, &plan.house)?;
     let gain_db = audio::correction(&loudness, &plan.house);

@@ -69,8 +69,14 @@ pub(crate) fn mux(job: &MuxJob) -> Result<usize, RenderError> {
     }
     for (i, c) in job.chapters.iter().enumerate() {
         let end = c.start_frame + c.frames;
-        octx.add_chapter(i as i64, Rational(1, fps), c.start_frame as i64, end as i64, &c.title)
-            .map_err(media_error("add chapter"))?;
+        octx.add_chapter(
+            i as i64,
+            Rational(1, fps),
+            c.start_frame as i64,
+            end as i64,
+            &c.title,
+        )
+        .map_err(media_error("add chapter"))?;
     }
     let mut options = Dictionary::new();
     options.set("movflags", "+faststart");
@@ -83,7 +89,11 @@ pub(crate) fn mux(job: &MuxJob) -> Result<usize, RenderError> {
     let mut captions = Captions {
         samples: cue_samples(job.cues),
         next: 0,
-        tb: if subtitles { tb(2, &octx) } else { Rational(1, 1000) },
+        tb: if subtitles {
+            tb(2, &octx)
+        } else {
+            Rational(1, 1000)
+        },
     };
     let gain = 10f32.powf(job.gain_db as f32 / 20.0);
     let mut audio = AudioFeed {
@@ -115,7 +125,8 @@ pub(crate) fn mux(job: &MuxJob) -> Result<usize, RenderError> {
     captions.write_until(&mut octx, i64::MAX)?;
     aac.send_eof().map_err(media_error("aac flush"))?;
     audio.drain(&mut aac, &mut octx)?;
-    octx.write_trailer().map_err(media_error("master trailer"))?;
+    octx.write_trailer()
+        .map_err(media_error("master trailer"))?;
     Ok(job.chapters.len())
 }
 

@@ -80,7 +80,9 @@ pub(crate) fn play(
     // SAFETY: codec parameters of a stream of `input`, valid while it lives.
     let (width, height) = unsafe { ((*params.as_ptr()).width, (*params.as_ptr()).height) };
     if (width as u32, height as u32) != (house.width, house.height) {
-        return Err(fail(format!("the picture is {width}x{height}, not the house size")));
+        return Err(fail(format!(
+            "the picture is {width}x{height}, not the house size"
+        )));
     }
     let extradata = avc::extradata(&params);
     let copyable = params.id() == ffmpeg_next::codec::Id::H264
@@ -257,8 +259,16 @@ impl PlayState<'_> {
             return Ok(());
         }
         if self.run.is_none() {
-            let start = if gop_start < self.copy.0 { in_f } else { self.copy.1.max(in_f) };
-            let stop = if start < self.copy.0 { self.copy.0 } else { end };
+            let start = if gop_start < self.copy.0 {
+                in_f
+            } else {
+                self.copy.1.max(in_f)
+            };
+            let stop = if start < self.copy.0 {
+                self.copy.0
+            } else {
+                end
+            };
             self.run = Some(EncodeRun {
                 decoder: open_video_decoder(input, index, program.limits.max_dimension)?,
                 encoder: HouseEncoder::open(&program.house)?,
@@ -322,7 +332,9 @@ impl PlayState<'_> {
         if !at_end {
             // The copy begins: the head must end exactly where it does.
             while run.next < run.end {
-                let Some(mut held) = run.last.clone() else { break };
+                let Some(mut held) = run.last.clone() else {
+                    break;
+                };
                 encode(program, &mut run, &mut held, self.job, self.item_start)?;
             }
         }

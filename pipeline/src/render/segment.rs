@@ -106,7 +106,8 @@ impl SegmentWriter {
     /// Creates `path` (Matroska) for the house format.
     pub fn create(path: &Path, house: &HouseFormat) -> Result<SegmentWriter, RenderError> {
         crate::ingest::init_ffmpeg();
-        let mut octx = format::output_as(path, "matroska").map_err(media_error("create segment"))?;
+        let mut octx =
+            format::output_as(path, "matroska").map_err(media_error("create segment"))?;
         let encoder = HouseEncoder::open(house)?;
         let mut vst = octx
             .add_stream(encoder::find_by_name("libx264"))
@@ -163,7 +164,10 @@ impl SegmentWriter {
     pub fn push_rgb(&mut self, rgb: &[u8]) -> Result<(), RenderError> {
         let (w, h) = (self.house.width, self.house.height);
         if rgb.len() != (w * h * 3) as usize {
-            return Err(RenderError::Plan(format!("an RGB picture of {w}x{h} is {} bytes", w * h * 3)));
+            return Err(RenderError::Plan(format!(
+                "an RGB picture of {w}x{h} is {} bytes",
+                w * h * 3
+            )));
         }
         let mut source = frame::Video::new(format::Pixel::RGB24, w, h);
         let stride = source.stride(0);
@@ -186,7 +190,9 @@ impl SegmentWriter {
         }
         let mut yuv = frame::Video::empty();
         if let Some(scaler) = self.scaler.as_mut() {
-            scaler.run(&source, &mut yuv).map_err(media_error("rgb to yuv"))?;
+            scaler
+                .run(&source, &mut yuv)
+                .map_err(media_error("rgb to yuv"))?;
         }
         self.push_yuv(&mut yuv)
     }
@@ -211,7 +217,9 @@ impl SegmentWriter {
     pub fn finish(mut self) -> Result<Segment, RenderError> {
         let frames = self.encoder.sent();
         if frames == 0 {
-            return Err(RenderError::Plan("a segment needs at least one picture".into()));
+            return Err(RenderError::Plan(
+                "a segment needs at least one picture".into(),
+            ));
         }
         let mut packets = Vec::new();
         self.encoder.finish(&mut packets)?;
@@ -219,11 +227,14 @@ impl SegmentWriter {
         let total = frames * u64::from(self.house.samples_per_frame());
         let have = self.samples + self.pending.len() as u64 / 2;
         if have < total {
-            self.pending.resize(self.pending.len() + 2 * (total - have) as usize, 0);
+            self.pending
+                .resize(self.pending.len() + 2 * (total - have) as usize, 0);
         }
         self.pending.truncate(2 * (total - self.samples) as usize);
         self.write_audio(self.pending.len() / 2)?;
-        self.octx.write_trailer().map_err(media_error("segment trailer"))?;
+        self.octx
+            .write_trailer()
+            .map_err(media_error("segment trailer"))?;
         Ok(Segment {
             path: self.path,
             frames,
@@ -269,7 +280,10 @@ impl SegmentWriter {
         packet.set_dts(Some(self.samples as i64));
         packet.set_duration(samples as i64);
         packet.set_flags(codec::packet::Flags::KEY);
-        packet.rescale_ts(Rational(1, self.house.audio_sample_rate as i32), self.audio_tb);
+        packet.rescale_ts(
+            Rational(1, self.house.audio_sample_rate as i32),
+            self.audio_tb,
+        );
         self.samples += samples as u64;
         packet
             .write_interleaved(&mut self.octx)
@@ -293,7 +307,13 @@ pub fn render_slate(
     let px = (house.height as f32 / 12.0).max(10.0);
     let lines = font.wrap(text, px, house.width as f32 * 0.8);
     let mut picture = text::solid_picture(house.width, house.height, SLATE_BACKGROUND);
-    font.draw_centered(&mut picture, &lines, px, house.height as f32 / 2.0, Rgb::WHITE);
+    font.draw_centered(
+        &mut picture,
+        &lines,
+        px,
+        house.height as f32 / 2.0,
+        Rgb::WHITE,
+    );
     for _ in 0..frames {
         let mut copy = picture.clone();
         writer.push_yuv(&mut copy)?;

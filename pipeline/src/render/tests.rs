@@ -16,7 +16,11 @@ fn ffprobe(path: &Path, args: &[&str]) -> String {
         .arg(path)
         .output()
         .expect("ffprobe runs");
-    assert!(out.status.success(), "ffprobe {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffprobe {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -24,7 +28,14 @@ fn ffprobe(path: &Path, args: &[&str]) -> String {
 fn video_times(path: &Path) -> Vec<f64> {
     ffprobe(
         path,
-        &["-select_streams", "v:0", "-show_entries", "frame=best_effort_timestamp_time", "-of", "csv=p=0"],
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=best_effort_timestamp_time",
+            "-of",
+            "csv=p=0",
+        ],
     )
     .lines()
     .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
@@ -33,14 +44,31 @@ fn video_times(path: &Path) -> Vec<f64> {
 
 /// Decoded audio samples per channel.
 fn audio_samples(path: &Path) -> u64 {
-    ffprobe(path, &["-select_streams", "a:0", "-show_entries", "frame=nb_samples", "-of", "csv=p=0"])
-        .lines()
-        .filter_map(|l| l.trim().trim_end_matches(',').parse::<u64>().ok())
-        .sum()
+    ffprobe(
+        path,
+        &[
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "frame=nb_samples",
+            "-of",
+            "csv=p=0",
+        ],
+    )
+    .lines()
+    .filter_map(|l| l.trim().trim_end_matches(',').parse::<u64>().ok())
+    .sum()
 }
 
 fn normalized(dir: &Path, name: &str, seconds: f64) -> PathBuf {
-    let source = clip(dir, &format!("{name}-src.mp4"), "320x240", "30", seconds, Some(0.3));
+    let source = clip(
+        dir,
+        &format!("{name}-src.mp4"),
+        "320x240",
+        "30",
+        seconds,
+        Some(0.3),
+    );
     let out = dir.join(format!("{name}.mp4"));
     normalize(&source, &out, &house(), &limits(), no_progress()).expect("normalizes");
     out
@@ -82,17 +110,33 @@ fn plan(items: Vec<PlanItem>, captions: CaptionMode) -> RenderPlan {
 fn segment_files_are_exact() {
     let dir = tempfile::tempdir().unwrap();
     let font = text::Font::find(Path::new("")).expect("Noto Sans CJK is installed");
-    let segment = render_slate(&dir.path().join("s.mkv"), &house(), &font, "幕间 Interval", 37)
-        .expect("slate renders");
+    let segment = render_slate(
+        &dir.path().join("s.mkv"),
+        &house(),
+        &font,
+        "幕间 Interval",
+        37,
+    )
+    .expect("slate renders");
     assert_eq!(segment.frames, 37);
     let times = video_times(&segment.path);
     assert_eq!(times.len(), 37);
     assert_eq!(audio_samples(&segment.path), 37 * 1920);
     let keys = ffprobe(
         &segment.path,
-        &["-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0"],
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=flags",
+            "-of",
+            "csv=p=0",
+        ],
     );
-    assert!(keys.lines().next().unwrap().starts_with('K'), "first frame is a keyframe");
+    assert!(
+        keys.lines().next().unwrap().starts_with('K'),
+        "first frame is a keyframe"
+    );
 }
 
 #[test]
@@ -107,8 +151,16 @@ fn a_show_renders_to_the_frame_with_copies_slates_and_chapters() {
     let garbage = dir.path().join("garbage.mp4");
     std::fs::write(&garbage, vec![0x5a; 50_000]).unwrap();
     let cues = vec![
-        Cue { start_ms: 500, end_ms: 2000, text: "Hello 你好".into() },
-        Cue { start_ms: 3000, end_ms: 4000, text: "second".into() },
+        Cue {
+            start_ms: 500,
+            end_ms: 2000,
+            text: "Hello 你好".into(),
+        },
+        Cue {
+            start_ms: 3000,
+            end_ms: 4000,
+            text: "second".into(),
+        },
     ];
     let items = vec![
         act(1, &a, 0, 8000, cues),
@@ -117,7 +169,10 @@ fn a_show_renders_to_the_frame_with_copies_slates_and_chapters() {
             kind: "slate".into(),
             title: "Interval".into(),
             creator: String::new(),
-            source: Source::Slate { text: "休息一下 Back soon".into(), duration_ms: 2000 },
+            source: Source::Slate {
+                text: "休息一下 Back soon".into(),
+                duration_ms: 2000,
+            },
         },
         act(3, &b, 1000, 5000, Vec::new()),
         act(4, &truncated, 0, 8000, Vec::new()),
@@ -129,11 +184,21 @@ fn a_show_renders_to_the_frame_with_copies_slates_and_chapters() {
     let report = render(&plan, &out, &|p| seen.lock().unwrap().push(p)).expect("renders");
     let expected: u64 = 200 + 50 + 100 + 200 + 75;
     assert_eq!(report.frames, expected);
-    assert_eq!(report.items.iter().map(|i| i.frames).collect::<Vec<_>>(), [200, 50, 100, 200, 75]);
+    assert_eq!(
+        report.items.iter().map(|i| i.frames).collect::<Vec<_>>(),
+        [200, 50, 100, 200, 75]
+    );
     // Act 1: lower third over the first GOP, fade-out in the last: two GOPs copied.
-    assert_eq!(report.items[0].copied_frames, 100, "{:?}", report.items[0].stretches);
+    assert_eq!(
+        report.items[0].copied_frames, 100,
+        "{:?}",
+        report.items[0].stretches
+    );
     assert!(report.items[0].replaced.is_none());
-    let cut = report.items[3].replaced.as_ref().expect("truncated act replaced");
+    let cut = report.items[3]
+        .replaced
+        .as_ref()
+        .expect("truncated act replaced");
     assert!(cut.from_frame > 0 && cut.from_frame < 200, "{cut:?}");
     let whole = report.items[4].replaced.as_ref().expect("garbage replaced");
     assert_eq!(whole.from_frame, 0);
@@ -148,14 +213,29 @@ fn a_show_renders_to_the_frame_with_copies_slates_and_chapters() {
         assert!(step > 0.0 && step < 0.041, "pts step {step} at {}", pair[0]);
     }
     let samples = audio_samples(&out);
-    assert!(samples.abs_diff(expected * 1920) <= 1024, "{samples} audio samples");
+    assert!(
+        samples.abs_diff(expected * 1920) <= 1024,
+        "{samples} audio samples"
+    );
     assert_eq!(report.audio_samples, expected * 1920);
-    let chapters = ffprobe(&out, &["-show_entries", "chapter=start_time", "-of", "csv=p=0"]);
+    let chapters = ffprobe(
+        &out,
+        &["-show_entries", "chapter=start_time", "-of", "csv=p=0"],
+    );
     assert_eq!(chapters.lines().count(), 5, "{chapters}");
-    let codecs = ffprobe(&out, &["-show_entries", "stream=codec_name", "-of", "csv=p=0"]);
-    assert!(codecs.contains("h264") && codecs.contains("aac") && codecs.contains("mov_text"), "{codecs}");
+    let codecs = ffprobe(
+        &out,
+        &["-show_entries", "stream=codec_name", "-of", "csv=p=0"],
+    );
+    assert!(
+        codecs.contains("h264") && codecs.contains("aac") && codecs.contains("mov_text"),
+        "{codecs}"
+    );
     let srt = std::fs::read_to_string(report.srt.as_ref().unwrap()).unwrap();
-    assert!(srt.contains("00:00:00,500 --> 00:00:02,000") && srt.contains("你好"), "{srt}");
+    assert!(
+        srt.contains("00:00:00,500 --> 00:00:02,000") && srt.contains("你好"),
+        "{srt}"
+    );
     let mut meter = LoudnessMeter::new(2, 48000).unwrap();
     let opts = DecodeOptions {
         audio: Some(AudioRequest::Stereo { rate: 48000 }),
@@ -169,12 +249,22 @@ fn a_show_renders_to_the_frame_with_copies_slates_and_chapters() {
     })
     .unwrap();
     let lufs = meter.finish().integrated_lufs.unwrap();
-    assert!((lufs + 23.0).abs() <= 0.5 + 0.2, "program at {lufs} LUFS ({report:?})");
+    assert!(
+        (lufs + 23.0).abs() <= 0.5 + 0.2,
+        "program at {lufs} LUFS ({report:?})"
+    );
 
     export::write_all(&out, &plan, &report).unwrap();
     let otio: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("master.otio")).unwrap()).unwrap();
-    assert_eq!(otio["tracks"]["children"][0]["children"].as_array().unwrap().len(), 5);
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("master.otio")).unwrap())
+            .unwrap();
+    assert_eq!(
+        otio["tracks"]["children"][0]["children"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
     let csv = std::fs::read_to_string(dir.path().join("master.rundown.csv")).unwrap();
     assert_eq!(csv.lines().count(), 6);
     assert!(csv.contains("00:00:10:00"), "{csv}");
@@ -184,7 +274,11 @@ fn a_show_renders_to_the_frame_with_copies_slates_and_chapters() {
 fn burned_captions_encode_every_frame() {
     let dir = tempfile::tempdir().unwrap();
     let a = normalized(dir.path(), "a", 5.0);
-    let cues = vec![Cue { start_ms: 0, end_ms: 4000, text: "字幕 caption".into() }];
+    let cues = vec![Cue {
+        start_ms: 0,
+        end_ms: 4000,
+        text: "字幕 caption".into(),
+    }];
     let plan = plan(vec![act(1, &a, 0, 5000, cues)], CaptionMode::Burn);
     let out = dir.path().join("burned.mp4");
     let report = render(&plan, &out, &|_| {}).expect("renders");

@@ -314,7 +314,10 @@ fn fc_match(family: &str) -> Option<(PathBuf, u32)> {
     let text = String::from_utf8(out.stdout).ok()?;
     let mut lines = text.lines();
     let file = PathBuf::from(lines.next()?);
-    let index = lines.next().and_then(|i| i.trim().parse().ok()).unwrap_or(0);
+    let index = lines
+        .next()
+        .and_then(|i| i.trim().parse().ok())
+        .unwrap_or(0);
     let name = file.file_name()?.to_string_lossy().to_lowercase();
     name.contains("cjk").then_some((file, index))
 }

@@ -48,7 +48,8 @@ impl VideoLogWriter {
         self.out.write_all(&packet.pts.to_le_bytes())?;
         self.out.write_all(&packet.dts.to_le_bytes())?;
         self.out.write_all(&[u8::from(packet.key)])?;
-        self.out.write_all(&(packet.data.len() as u32).to_le_bytes())?;
+        self.out
+            .write_all(&(packet.data.len() as u32).to_le_bytes())?;
         self.out.write_all(&packet.data)
     }
 

@@ -18,7 +18,11 @@ use super::make_clips;
 /// Distinct clips generated; the program repeats them.
 const DISTINCT: usize = 6;
 
-pub async fn bench_render(config: Config, minutes: f64, act_seconds: f64) -> anyhow::Result<ExitCode> {
+pub async fn bench_render(
+    config: Config,
+    minutes: f64,
+    act_seconds: f64,
+) -> anyhow::Result<ExitCode> {
     let dir = config.data_dir.join("bench-render");
     let house = HouseFormat {
         width: 320,
@@ -145,12 +149,28 @@ fn concat_copy(clips: &[PathBuf], dir: &Path) -> anyhow::Result<()> {
     let list = dir.join("list.txt");
     let text: String = clips
         .iter()
-        .map(|c| format!("file '{}'\n", std::path::absolute(c).unwrap_or(c.clone()).display()))
+        .map(|c| {
+            format!(
+                "file '{}'\n",
+                std::path::absolute(c).unwrap_or(c.clone()).display()
+            )
+        })
         .collect();
     std::fs::write(&list, text)?;
     let out = dir.join("concat.mp4");
     let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "concat", "-safe", "0", "-i"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-y",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+        ])
         .arg(&list)
         .args(["-c", "copy"])
         .arg(&out)
