@@ -45,6 +45,8 @@ pub struct Config {
     pub moderation: crate::analysis::ModerationConfig,
     /// The local AI models, per role (captions, moderation, script writer).
     pub models: crate::ai::ModelsConfig,
+    /// The program render (`gala render`): graphics, transitions, captions.
+    pub render: RenderConfig,
 }
 
 impl Default for Config {
@@ -63,6 +65,36 @@ impl Default for Config {
             duplicates: MatchThresholds::default(),
             moderation: crate::analysis::ModerationConfig::default(),
             models: crate::ai::ModelsConfig::default(),
+            render: RenderConfig::default(),
+        }
+    }
+}
+
+/// How the program render draws and joins items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RenderConfig {
+    /// How long the lower third (title and credits) stays over the start of an act, seconds.
+    /// Default 5.
+    pub lower_third_s: u32,
+    /// Fade to and from black at each item's start and end, milliseconds (within the item, so
+    /// lengths do not change). Default 320.
+    pub transition_ms: u32,
+    /// Captions: `track` (a subtitle track in the master and a sidecar .srt), `burn` (drawn
+    /// into the picture: every frame of a captioned act is encoded) or `off`. Default `track`.
+    pub captions: String,
+    /// Font file for all text (a .ttf, .otf or .ttc); empty finds Noto Sans CJK (Debian's
+    /// fonts-noto-cjk). Default empty.
+    pub font: PathBuf,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        RenderConfig {
+            lower_third_s: 5,
+            transition_ms: 320,
+            captions: "track".into(),
+            font: PathBuf::new(),
         }
     }
 }

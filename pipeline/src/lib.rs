@@ -22,6 +22,7 @@ pub mod engine;
 pub mod ingest;
 pub mod jobs;
 pub mod planner;
+pub mod render;
 pub mod show;
 pub mod storage;
 

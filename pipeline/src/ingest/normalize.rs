@@ -8,8 +8,8 @@
 //! (2) the one full decode and encode ([`transcode`]); (3) verify the output (probe, codecs,
 //! sizes, equal length, loudness, true peak).
 
-mod decode;
-mod encode;
+pub(crate) mod decode;
+pub(crate) mod encode;
 mod measure;
 mod transcode;
 mod video;
@@ -203,7 +203,7 @@ fn check_house(house: &HouseFormat) -> Result<(), IngestError> {
     Ok(())
 }
 
-fn house_encoding(house: &HouseFormat) -> EncodeSpec {
+pub(crate) fn house_encoding(house: &HouseFormat) -> EncodeSpec {
     EncodeSpec {
         width: house.width,
         height: house.height,

@@ -7,6 +7,7 @@
 //! - [`upload`], [`load`]: the studio web, started in-process on 127.0.0.1:0 ([`studio`]);
 //! - [`writer`]: the script writer's model families on random weights (speed and memory);
 //! - [`captions`]: Whisper on candle against faster-whisper;
+//! - [`render`]: the program render against `ffmpeg -f concat -c copy` and real time;
 //! - [`moderation`]: text and keyframe classifiers in clips per minute (random weights at base
 //!   shapes).
 
@@ -21,6 +22,7 @@ mod duplicates;
 mod load;
 mod moderation;
 mod normalize;
+mod render;
 mod studio;
 mod upload;
 mod writer;
@@ -142,6 +144,16 @@ enum What {
         #[arg(long, default_value_t = 8)]
         frames: usize,
     },
+    /// Render a generated program of 320x180 acts: the copy path (lower thirds and fades
+    /// encoded, the rest stream-copied) against `ffmpeg -f concat -c copy` of the same clips,
+    /// and the encode path (captions burned in, every frame encoded) against real time.
+    Render {
+        #[arg(long, default_value_t = 60.0)]
+        minutes: f64,
+        /// Length of each act.
+        #[arg(long, default_value_t = 60.0)]
+        act_seconds: f64,
+    },
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
@@ -211,6 +223,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
         What::Moderation { clips, frames } => {
             moderation::bench_moderation(config, clips, frames).await
         }
+        What::Render {
+            minutes,
+            act_seconds,
+        } => render::bench_render(config, minutes.max(0.1), act_seconds.max(1.0)).await,
     }
 }
 

@@ -207,6 +207,18 @@ fn open_video(
     let mut ost = octx
         .add_stream(codec)
         .map_err(|e| internal("add video", e))?;
+    let opened = x264_encoder(spec, global)?;
+    ost.set_parameters(&opened);
+    ost.set_time_base(Rational(1, spec.fps as i32));
+    Ok(opened)
+}
+
+/// An opened libx264 encoder with the house settings of `spec` (time base 1/fps); `global`
+/// puts SPS/PPS in the extradata instead of in-band. The render opens its stretch encoders
+/// here too, so that re-encoded and copied stretches share one set of parameters.
+pub(crate) fn x264_encoder(spec: &EncodeSpec, global: bool) -> Result<encoder::Video, IngestError> {
+    let codec = encoder::find_by_name("libx264")
+        .ok_or_else(|| anyhow::anyhow!("the libx264 encoder is not available"))?;
     let mut enc = codec::Context::new_with_codec(codec)
         .encoder()
         .video()
@@ -246,12 +258,8 @@ fn open_video(
         "x264-params",
         &format!("keyint={g}:min-keyint={g}:scenecut=0:open-gop=0:8x8dct=1:cabac=1:{rate}"),
     );
-    let opened = enc
-        .open_with(options)
-        .map_err(|e| internal("open libx264", e))?;
-    ost.set_parameters(&opened);
-    ost.set_time_base(Rational(1, spec.fps as i32));
-    Ok(opened)
+    enc.open_with(options)
+        .map_err(|e| internal("open libx264", e))
 }
 
 fn open_audio(
