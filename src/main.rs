@@ -47,6 +47,9 @@ enum Command {
     /// Write the host's lines for acts (a JSON file or one act on the command line) with the
     /// configured writer model, checked against the facts; deterministic lines otherwise.
     Script(cmd::script::Args),
+    /// Render a show's running order into the master file (MP4 with chapters and captions),
+    /// with the rundown as CSV, JSON and OpenTimelineIO beside it.
+    Render(cmd::render::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
             Command::Admin(a) => cmd::admin::run(config, a).await,
             Command::Models(a) => cmd::models::run(config, a).await,
             Command::Script(a) => cmd::script::run(config, a).await,
+            Command::Render(a) => cmd::render::run(config, a).await,
         }
     });
     match result {

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod ingest;
 pub mod models;
 pub mod models_check;
+pub mod render;
 pub mod script;
 pub mod serve;
 pub mod worker;
