@@ -53,7 +53,7 @@ impl Engine {
         )
     }
 
-    /// A worker pool that runs every job kind this engine knows (ingest and analysis),
+    /// A worker pool that runs every job kind this engine knows (ingest, analysis, render),
     /// `concurrency` at a time. The models are loaded by this build's [`ConfiguredLoader`].
     pub fn worker_pool(&self, concurrency: usize, name: &str) -> WorkerPool {
         self.worker_pool_with(concurrency, name, Arc::new(ConfiguredLoader))
@@ -68,6 +68,9 @@ impl Engine {
     ) -> WorkerPool {
         let mut handlers = steps::handlers(self.ingest_env());
         handlers.extend(crate::analysis::jobs::handlers(self.analysis_env(loader)));
+        handlers.push(Arc::new(crate::render::job::RenderHandler {
+            engine: self.clone(),
+        }));
         WorkerPool::new(self.queue.clone(), handlers, concurrency, name.to_string())
     }
 }

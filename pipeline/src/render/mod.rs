@@ -18,10 +18,12 @@ mod assemble;
 mod audio;
 mod avc;
 pub mod export;
+pub mod job;
 mod graphics;
 mod mux;
 mod play;
 pub mod segment;
+pub mod show;
 pub mod text;
 mod vlog;
 
