@@ -23,6 +23,7 @@ pub mod config;
 mod fill;
 mod fit;
 mod output;
+mod pick;
 mod pool;
 pub mod random;
 mod rules;

@@ -23,8 +23,6 @@ pub(crate) struct Cand {
     pub src: usize,
     pub d: i64,
     pub key: Key,
-    /// Review score mapped to 0..1 (unscored: 0.5).
-    pub score: f64,
     /// Energy 0..1 (unanalysed: 0.5).
     pub energy: f64,
     /// `score_weight * score + seeded bonus`: the part of the value that does not depend on
@@ -42,8 +40,6 @@ pub(crate) struct Pool<'a> {
     pub used: Vec<bool>,
     /// Category names by interned id.
     pub cats: Vec<String>,
-    /// Categories present among the candidates (not counting locked acts).
-    pub n_cats: usize,
 }
 
 impl<'a> Pool<'a> {
@@ -94,7 +90,6 @@ impl<'a> Pool<'a> {
                 src: i,
                 d: s.duration_ms,
                 key: Key { cat: names[&s.category], creator: s.creator_id },
-                score,
                 energy,
                 base: cfg.score_weight * score + bonus,
             });
@@ -109,13 +104,9 @@ impl<'a> Pool<'a> {
         by_base.sort_by(|&a, &b| c[b].base.total_cmp(&c[a].base).then(a.cmp(&b)));
         let mut by_dur: Vec<usize> = (0..c.len()).collect();
         by_dur.sort_by_key(|&i| (c[i].d, i));
-        let mut present: Vec<u32> = c.iter().map(|x| x.key.cat).collect();
-        present.sort_unstable();
-        present.dedup();
         let pool = Pool {
             src,
             used: vec![false; c.len()],
-            n_cats: present.len(),
             c,
             by_base,
             by_dur,
