@@ -43,13 +43,7 @@ impl Default for PlannerConfig {
             mix_window_s: 1800.0,
             min_categories_per_window: 3,
             host_card_s: 8.0,
-            energy_curve: vec![
-                [0.0, 0.8],
-                [0.1, 0.7],
-                [0.5, 0.4],
-                [0.85, 0.8],
-                [1.0, 1.0],
-            ],
+            energy_curve: vec![[0.0, 0.8], [0.1, 0.7], [0.5, 0.4], [0.85, 0.8], [1.0, 1.0]],
             score_weight: 1.0,
             energy_weight: 1.0,
             mix_weight: 0.5,
@@ -71,7 +65,11 @@ impl PlannerConfig {
         for w in c.windows(2) {
             let ([x0, y0], [x1, y1]) = (w[0], w[1]);
             if fraction <= x1 {
-                let t = if x1 > x0 { (fraction - x0) / (x1 - x0) } else { 1.0 };
+                let t = if x1 > x0 {
+                    (fraction - x0) / (x1 - x0)
+                } else {
+                    1.0
+                };
                 return (y0 + t * (y1 - y0)).clamp(0.0, 1.0);
             }
         }

@@ -3,6 +3,7 @@
 
 use super::config::PlannerConfig;
 use super::pool::{Key, Pool};
+use super::rules::Rules;
 use super::{Candidate, PlanError, PlanRequest};
 use crate::show::model::MIN_ITEM_MS;
 
@@ -13,7 +14,11 @@ pub(crate) enum Slot {
     Locked(usize),
     /// An act: `c` is the candidate once picked; `movable` is false for the opening and
     /// finale; `why` explains the pick.
-    Act { c: Option<usize>, movable: bool, why: String },
+    Act {
+        c: Option<usize>,
+        movable: bool,
+        why: String,
+    },
     /// A host card between two acts.
     Card,
 }
@@ -37,6 +42,9 @@ pub(crate) struct State<'a> {
     pub needed_cats: usize,
     pub window_ms: i64,
     pub warnings: Vec<String>,
+    /// The rules still kept: all, until a pick had to relax one (the fit step then keeps the
+    /// same, weaker set).
+    pub rules: Rules,
 }
 
 /// `h:mm:ss` of a millisecond offset.
@@ -78,7 +86,10 @@ impl<'a> State<'a> {
             if locked_subs.contains(&sub) {
                 return Ok(None);
             }
-            Err(PlanError::NotInPool { role, submission_id: sub })
+            Err(PlanError::NotInPool {
+                role,
+                submission_id: sub,
+            })
         };
         let opening = find("opening", req.opening)?;
         let finale = find("finale", req.finale)?;
@@ -114,6 +125,7 @@ impl<'a> State<'a> {
             needed_cats,
             window_ms: (cfg.mix_window_s.max(1.0) * 1000.0) as i64,
             warnings,
+            rules: Rules::ALL,
         };
         state.skeleton(&locked);
         state.place_opening_and_finale();
@@ -131,15 +143,22 @@ impl<'a> State<'a> {
                     self.slots.push(Slot::Card);
                     prev_act = false;
                 } else {
-                    self.slots.push(Slot::Act { c: None, movable: true, why: String::new() });
+                    self.slots.push(Slot::Act {
+                        c: None,
+                        movable: true,
+                        why: String::new(),
+                    });
                     prev_act = true;
                 }
             }
             let next_is_act = items[li].act().is_some();
             if !next_is_act && li > from && matches!(self.slots.last(), Some(Slot::Card)) {
                 // A card introduces an act, never another item: the gap ends with an act.
-                *self.slots.last_mut().unwrap() =
-                    Slot::Act { c: None, movable: true, why: String::new() };
+                *self.slots.last_mut().unwrap() = Slot::Act {
+                    c: None,
+                    movable: true,
+                    why: String::new(),
+                };
             }
             self.slots.push(Slot::Locked(li));
             prev_act = next_is_act;
@@ -168,14 +187,10 @@ impl<'a> State<'a> {
         }
         if let Some(sub) = req.finale {
             if self.finale.is_none() {
-                let last_locked_act = self
-                    .slots
-                    .iter()
-                    .rev()
-                    .find_map(|s| match s {
-                        Slot::Locked(i) => locked_act(req, *i),
-                        _ => None,
-                    });
+                let last_locked_act = self.slots.iter().rev().find_map(|s| match s {
+                    Slot::Locked(i) => locked_act(req, *i),
+                    _ => None,
+                });
                 if last_locked_act.is_some_and(|a| a.submission_id == sub) {
                     // The locked finale ends the acts: nothing after it.
                     self.tail_open = false;
@@ -208,7 +223,10 @@ impl<'a> State<'a> {
     pub fn key_of(&self, s: &Slot) -> Option<Option<Key>> {
         match s {
             Slot::Locked(i) => locked_act(self.req, *i).map(|a| {
-                Some(Key { cat: self.pool.cat_id(&a.category), creator: a.creator_id })
+                Some(Key {
+                    cat: self.pool.cat_id(&a.category),
+                    creator: a.creator_id,
+                })
             }),
             Slot::Act { c, .. } => Some(c.map(|c| self.pool.c[c].key)),
             Slot::Card => None,
@@ -238,7 +256,12 @@ impl<'a> State<'a> {
         let mut open_after = vec![0usize; self.slots.len() + 1];
         for i in (0..self.slots.len()).rev() {
             let open = matches!(self.slots[i], Slot::Act { c: None, .. });
-            fixed_after[i] = fixed_after[i + 1] + if open { 0 } else { self.slot_ms(&self.slots[i]) };
+            fixed_after[i] = fixed_after[i + 1]
+                + if open {
+                    0
+                } else {
+                    self.slot_ms(&self.slots[i])
+                };
             open_after[i] = open_after[i + 1] + usize::from(open);
         }
         let shortest = self.pool.by_dur.first().map_or(0, |&i| self.pool.c[i].d);
@@ -255,12 +278,21 @@ impl<'a> State<'a> {
                     self.set_opening(s, c, &mut acts, p);
                     recent.push((offset, self.pool.c[c].key.cat));
                 } else {
-                    let left = self.target - offset - fixed_after[s + 1] - finale_reserve
+                    let left = self.target
+                        - offset
+                        - fixed_after[s + 1]
+                        - finale_reserve
                         - (open_after[s + 1] as i64) * shortest;
-                    if let Some((c, why)) = self.pick_any(&acts, p, offset, left + self.tol, None, &recent) {
+                    if let Some((c, why)) =
+                        self.pick_any(&acts, p, offset, left + self.tol, None, &recent)
+                    {
                         acts[p] = Some(self.pool.c[c].key);
                         recent.push((offset, self.pool.c[c].key.cat));
-                        self.slots[s] = Slot::Act { c: Some(c), movable: true, why };
+                        self.slots[s] = Slot::Act {
+                            c: Some(c),
+                            movable: true,
+                            why,
+                        };
                     }
                 }
             }
@@ -271,7 +303,8 @@ impl<'a> State<'a> {
         }
         // Unfilled slots (the pool ran out) are dropped; locked items after them move up.
         let before = self.slots.len();
-        self.slots.retain(|s| !matches!(s, Slot::Act { c: None, .. }));
+        self.slots
+            .retain(|s| !matches!(s, Slot::Act { c: None, .. }));
         if self.slots.len() < before {
             self.warnings.push(format!(
                 "the pool ran out before the gaps between locked items were filled: {} locked item(s) moved up",
@@ -286,7 +319,11 @@ impl<'a> State<'a> {
     fn set_opening(&mut self, s: usize, c: usize, acts: &mut [Option<Key>], p: usize) {
         acts[p] = Some(self.pool.c[c].key);
         let why = "The opening, chosen by the director.".to_string();
-        self.slots[s] = Slot::Act { c: Some(c), movable: false, why };
+        self.slots[s] = Slot::Act {
+            c: Some(c),
+            movable: false,
+            why,
+        };
     }
 
     fn fill_tail(
@@ -300,18 +337,33 @@ impl<'a> State<'a> {
     ) {
         let mut prev_act = self.slots.last().is_some_and(|s| self.key_of(s).is_some());
         while self.tail_open {
-            let card = if self.card_ms > 0 && prev_act { self.card_ms } else { 0 };
+            let card = if self.card_ms > 0 && prev_act {
+                self.card_ms
+            } else {
+                0
+            };
             let start = offset + card;
             let left = self.target - offset - finale_reserve - card;
             let picked = if let Some(c) = opening.take() {
                 Some((c, "The opening, chosen by the director.".to_string(), false))
-            } else if let Some((c, why)) = self.pick_closing(&acts, start, left, finale_key, &recent) {
+            } else if let Some((c, why)) =
+                self.pick_closing(&acts, start, left, finale_key, &recent)
+            {
                 Some((c, why, true))
             } else {
-                self.pick_any(&acts, acts.len(), start, left + self.tol, finale_key, &recent)
-                    .map(|(c, why)| (c, why, true))
+                self.pick_any(
+                    &acts,
+                    acts.len(),
+                    start,
+                    left + self.tol,
+                    finale_key,
+                    &recent,
+                )
+                .map(|(c, why)| (c, why, true))
             };
-            let Some((c, why, movable)) = picked else { break };
+            let Some((c, why, movable)) = picked else {
+                break;
+            };
             let closes = (left - self.pool.c[c].d).abs() <= self.tol;
             if card > 0 {
                 self.slots.push(Slot::Card);
@@ -319,7 +371,11 @@ impl<'a> State<'a> {
             self.pool.used[c] = true;
             acts.push(Some(self.pool.c[c].key));
             recent.push((start, self.pool.c[c].key.cat));
-            self.slots.push(Slot::Act { c: Some(c), movable, why });
+            self.slots.push(Slot::Act {
+                c: Some(c),
+                movable,
+                why,
+            });
             offset = start + self.pool.c[c].d;
             prev_act = true;
             if closes && movable {
@@ -331,7 +387,11 @@ impl<'a> State<'a> {
                 self.slots.push(Slot::Card);
             }
             let why = "The finale, chosen by the director.".to_string();
-            self.slots.push(Slot::Act { c: Some(c), movable: false, why });
+            self.slots.push(Slot::Act {
+                c: Some(c),
+                movable: false,
+                why,
+            });
         }
     }
 }

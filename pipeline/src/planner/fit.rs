@@ -57,7 +57,14 @@ fn swap_one(st: &mut State, gap: i64) -> bool {
     let offs = offsets(st);
     let mut best: Option<(f64, usize, usize)> = None;
     for (p, &s) in at.iter().enumerate() {
-        let Slot::Act { c: Some(a), movable: true, .. } = st.slots[s] else { continue };
+        let Slot::Act {
+            c: Some(a),
+            movable: true,
+            ..
+        } = st.slots[s]
+        else {
+            continue;
+        };
         let want = st.pool.c[a].d + gap;
         let lo = st.pool.dur_lower_bound(want - st.tol);
         let hi = st.pool.dur_lower_bound(want + st.tol + 1);
@@ -70,18 +77,23 @@ fn swap_one(st: &mut State, gap: i64) -> bool {
             if seen > SCAN {
                 break;
             }
-            if rules::check(&acts, p, st.pool.c[c].key, st.max_run, None, Rules::ALL).is_err() {
+            if rules::check(&acts, p, st.pool.c[c].key, st.max_run, None, st.rules).is_err() {
                 continue;
             }
-            let wanted = st.cfg.energy_at((offs[s] + st.pool.c[c].d / 2) as f64 / st.target as f64);
-            let v = st.pool.c[c].base + st.cfg.energy_weight * (1.0 - (st.pool.c[c].energy - wanted).abs());
+            let wanted = st
+                .cfg
+                .energy_at((offs[s] + st.pool.c[c].d / 2) as f64 / st.target as f64);
+            let v = st.pool.c[c].base
+                + st.cfg.energy_weight * (1.0 - (st.pool.c[c].energy - wanted).abs());
             if best.is_none_or(|(b, _, _)| v > b) {
                 best = Some((v, s, c));
             }
         }
     }
     let Some((_, s, c)) = best else { return false };
-    let Slot::Act { c: Some(a), .. } = st.slots[s] else { return false };
+    let Slot::Act { c: Some(a), .. } = st.slots[s] else {
+        return false;
+    };
     let old = st.pool.candidate(a);
     let how = if gap > 0 { "short" } else { "over" };
     let why = format!(
@@ -94,18 +106,27 @@ fn swap_one(st: &mut State, gap: i64) -> bool {
     );
     st.pool.used[a] = false;
     st.pool.used[c] = true;
-    st.slots[s] = Slot::Act { c: Some(c), movable: true, why };
+    st.slots[s] = Slot::Act {
+        c: Some(c),
+        movable: true,
+        why,
+    };
     true
 }
 
 /// Where a new act goes in the tail: before the finale's card, or at the end.
 fn insert_at(st: &State) -> usize {
     let n = st.slots.len();
-    let finale_last = st.finale.is_some() && matches!(st.slots.last(), Some(Slot::Act { movable: false, .. }));
+    let finale_last =
+        st.finale.is_some() && matches!(st.slots.last(), Some(Slot::Act { movable: false, .. }));
     if !finale_last {
         return n;
     }
-    if n >= 2 && matches!(st.slots[n - 2], Slot::Card) { n - 2 } else { n - 1 }
+    if n >= 2 && matches!(st.slots[n - 2], Slot::Card) {
+        n - 2
+    } else {
+        n - 1
+    }
 }
 
 /// Adds one act to the tail (the show then runs over), then swaps to close the gap.
@@ -125,7 +146,7 @@ fn add_then_swap(st: &mut State, gap: i64) -> bool {
         .iter()
         .copied()
         .filter(|&c| !st.pool.used[c])
-        .filter(|&c| rules::check(&probe, p, st.pool.c[c].key, st.max_run, None, Rules::ALL).is_ok())
+        .filter(|&c| rules::check(&probe, p, st.pool.c[c].key, st.max_run, None, st.rules).is_ok())
         .take(TRIES)
         .collect();
     for c in tries {
@@ -134,7 +155,11 @@ fn add_then_swap(st: &mut State, gap: i64) -> bool {
             "{} Added by the fit step to fill the slot.",
             st.describe(c, start, &[], false, [0; 3])
         );
-        let mut new = vec![Slot::Act { c: Some(c), movable: true, why }];
+        let mut new = vec![Slot::Act {
+            c: Some(c),
+            movable: true,
+            why,
+        }];
         if card {
             new.insert(0, Slot::Card);
         }
@@ -158,8 +183,19 @@ fn remove_then_swap(st: &mut State, gap: i64) -> bool {
     }
     let mut options: Vec<(i64, usize, usize)> = Vec::new();
     for s in st.tail_start..st.slots.len() {
-        let Slot::Act { c: Some(_), movable: true, .. } = st.slots[s] else { continue };
-        let from = if s > st.tail_start && matches!(st.slots[s - 1], Slot::Card) { s - 1 } else { s };
+        let Slot::Act {
+            c: Some(_),
+            movable: true,
+            ..
+        } = st.slots[s]
+        else {
+            continue;
+        };
+        let from = if s > st.tail_start && matches!(st.slots[s - 1], Slot::Card) {
+            s - 1
+        } else {
+            s
+        };
         let freed: i64 = st.slots[from..=s].iter().map(|x| st.slot_ms(x)).sum();
         options.push(((gap + freed).abs(), from, s));
     }
@@ -167,10 +203,12 @@ fn remove_then_swap(st: &mut State, gap: i64) -> bool {
     for (_, from, s) in options.into_iter().take(TRIES) {
         let removed: Vec<Slot> = st.slots[from..=s].to_vec();
         let freed: i64 = removed.iter().map(|x| st.slot_ms(x)).sum();
-        let Slot::Act { c: Some(c), .. } = removed[removed.len() - 1] else { continue };
+        let Slot::Act { c: Some(c), .. } = removed[removed.len() - 1] else {
+            continue;
+        };
         let _ = st.slots.drain(from..=s);
         let keys: Vec<_> = st.acts().0.into_iter().flatten().collect();
-        if rules::first_broken(&keys, st.max_run).is_none() {
+        if st.rules != Rules::ALL || rules::first_broken(&keys, st.max_run).is_none() {
             st.pool.used[c] = false;
             let g = gap + freed;
             if within(st, g) || swap_one(st, g) {
@@ -191,20 +229,32 @@ fn swap_two(st: &mut State, gap: i64) -> bool {
         .iter()
         .enumerate()
         .filter_map(|(p, &s)| match st.slots[s] {
-            Slot::Act { c: Some(_), movable: true, .. } => Some((p, s)),
+            Slot::Act {
+                c: Some(_),
+                movable: true,
+                ..
+            } => Some((p, s)),
             _ => None,
         })
         .collect();
-    let unused: Vec<usize> = st.pool.by_dur.iter().copied().filter(|&c| !st.pool.used[c]).collect();
+    let unused: Vec<usize> = st
+        .pool
+        .by_dur
+        .iter()
+        .copied()
+        .filter(|&c| !st.pool.used[c])
+        .collect();
     if movable.is_empty() || unused.is_empty() {
         return false;
     }
     let step_m = movable.len().div_ceil(PAIR_SAMPLES);
     let step_u = unused.len().div_ceil(PAIR_SAMPLES);
     for &(p, s) in movable.iter().step_by(step_m) {
-        let Slot::Act { c: Some(a), .. } = st.slots[s].clone() else { continue };
+        let Slot::Act { c: Some(a), .. } = st.slots[s].clone() else {
+            continue;
+        };
         for &c in unused.iter().step_by(step_u) {
-            if rules::check(&acts, p, st.pool.c[c].key, st.max_run, None, Rules::ALL).is_err() {
+            if rules::check(&acts, p, st.pool.c[c].key, st.max_run, None, st.rules).is_err() {
                 continue;
             }
             let saved = st.slots[s].clone();
@@ -212,7 +262,11 @@ fn swap_two(st: &mut State, gap: i64) -> bool {
                 "{} Swapped in by the fit step (with a second swap) to bring the total within the tolerance.",
                 st.describe(c, offsets(st)[s], &[], false, [0; 3])
             );
-            st.slots[s] = Slot::Act { c: Some(c), movable: true, why };
+            st.slots[s] = Slot::Act {
+                c: Some(c),
+                movable: true,
+                why,
+            };
             st.pool.used[a] = false;
             st.pool.used[c] = true;
             let g = gap - (st.pool.c[c].d - st.pool.c[a].d);

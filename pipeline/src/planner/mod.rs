@@ -94,8 +94,13 @@ pub enum PlanError {
     EmptyPool,
     #[error("host lines can be written in zh or en, not {0:?}")]
     Language(String),
-    #[error("the {role} (submission {submission_id}) is neither in the pool nor locked in the order")]
-    NotInPool { role: &'static str, submission_id: i64 },
+    #[error(
+        "the {role} (submission {submission_id}) is neither in the pool nor locked in the order"
+    )]
+    NotInPool {
+        role: &'static str,
+        submission_id: i64,
+    },
     #[error("the opening and the finale cannot be the same act (submission {0})")]
     SameOpeningAndFinale(i64),
     #[error("the target must be positive and the tolerance not negative")]

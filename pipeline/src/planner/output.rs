@@ -46,13 +46,25 @@ fn named(st: &State, s: &Slot) -> Option<Named> {
         Slot::Act { c: Some(c), .. } => st.pool.candidate(*c).credits.clone(),
         _ => Vec::new(),
     };
-    Some(Named { title: a.title, creator: a.creator, category: a.category, credits })
+    Some(Named {
+        title: a.title,
+        creator: a.creator,
+        category: a.category,
+        credits,
+    })
 }
 
 pub(crate) fn finish(st: State, req: &PlanRequest, language: Language, seed: u64) -> Plan {
     let mut order = RunningOrder {
         items: Vec::with_capacity(st.slots.len()),
-        next_id: req.current.next_id.max(req.current.items.iter().map(|i| i.id + 1).max().unwrap_or(0)),
+        next_id: req.current.next_id.max(
+            req.current
+                .items
+                .iter()
+                .map(|i| i.id + 1)
+                .max()
+                .unwrap_or(0),
+        ),
     };
     let mut explanations = Vec::with_capacity(st.slots.len());
     let acts: Vec<Option<Named>> = st.slots.iter().map(|s| named(&st, s)).collect();
@@ -61,14 +73,23 @@ pub(crate) fn finish(st: State, req: &PlanRequest, language: Language, seed: u64
         let (item, text) = match s {
             Slot::Locked(i) => {
                 let item = req.current.items[*i].clone();
-                (item, format!("Locked by the director at position {}; kept as it is.", i + 1))
+                (
+                    item,
+                    format!(
+                        "Locked by the director at position {}; kept as it is.",
+                        i + 1
+                    ),
+                )
             }
             Slot::Act { why, .. } => {
                 let act = act_of(&st, s).expect("picked act");
                 (new_item(&mut order, ItemKind::Act(act)), why.clone())
             }
             Slot::Card => {
-                let next = acts[n + 1..].iter().position(Option::is_some).map(|k| n + 1 + k);
+                let next = acts[n + 1..]
+                    .iter()
+                    .position(Option::is_some)
+                    .map(|k| n + 1 + k);
                 let prev = acts[..n].iter().rposition(Option::is_some);
                 let after = next.and_then(|k| acts[k + 1..].iter().flatten().next());
                 let (line, text) = match next.and_then(|k| acts[k].as_ref()) {
@@ -100,7 +121,10 @@ pub(crate) fn finish(st: State, req: &PlanRequest, language: Language, seed: u64
                 (new_item(&mut order, ItemKind::HostCard(card)), text)
             }
         };
-        explanations.push(Explanation { item: item.id, text });
+        explanations.push(Explanation {
+            item: item.id,
+            text,
+        });
         order.items.push(item);
     }
     let total_ms = total(&st);
@@ -123,17 +147,32 @@ pub(crate) fn finish(st: State, req: &PlanRequest, language: Language, seed: u64
         }
     }
     warnings.extend(mix_warnings(&st));
-    Plan { order, explanations, total_ms, over_ms, within_tolerance, warnings, seed }
+    Plan {
+        order,
+        explanations,
+        total_ms,
+        over_ms,
+        within_tolerance,
+        warnings,
+        seed,
+    }
 }
 
 fn to_ref(a: &Named) -> ActRef {
-    ActRef { title: a.title.clone(), creator: a.creator.clone() }
+    ActRef {
+        title: a.title.clone(),
+        creator: a.creator.clone(),
+    }
 }
 
 fn new_item(order: &mut RunningOrder, kind: ItemKind) -> Item {
     let id = order.next_id;
     order.next_id += 1;
-    Item { id, locked: false, kind }
+    Item {
+        id,
+        locked: false,
+        kind,
+    }
 }
 
 /// Windows of `mix_window_s` from the start that hold fewer categories than asked (or than

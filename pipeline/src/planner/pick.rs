@@ -46,7 +46,15 @@ impl State<'_> {
         let mut best: Option<(f64, usize)> = None;
         for &c in &self.pool.by_dur[lo..hi] {
             if self.pool.used[c]
-                || rules::check(acts, acts.len(), self.pool.c[c].key, self.max_run, after, Rules::ALL).is_err()
+                || rules::check(
+                    acts,
+                    acts.len(),
+                    self.pool.c[c].key,
+                    self.max_run,
+                    after,
+                    self.rules,
+                )
+                .is_err()
             {
                 continue;
             }
@@ -57,16 +65,28 @@ impl State<'_> {
         }
         let (_, c) = best?;
         let pk = self.describe(c, start, &cats, lacking, [0; 3]);
-        Some((c, format!("{pk} Its length closes the slot to within the tolerance.")))
+        Some((
+            c,
+            format!("{pk} Its length closes the slot to within the tolerance."),
+        ))
     }
 
     /// Value of candidate `c` starting at `start`: (value, fit, wanted energy, new category).
-    pub(super) fn value(&self, c: usize, start: i64, cats: &[u32], lacking: bool) -> (f64, f64, f64, bool) {
+    pub(super) fn value(
+        &self,
+        c: usize,
+        start: i64,
+        cats: &[u32],
+        lacking: bool,
+    ) -> (f64, f64, f64, bool) {
         let x = &self.pool.c[c];
-        let wanted = self.cfg.energy_at((start + x.d / 2) as f64 / self.target as f64);
+        let wanted = self
+            .cfg
+            .energy_at((start + x.d / 2) as f64 / self.target as f64);
         let fit = 1.0 - (x.energy - wanted).abs();
         let new_cat = lacking && !cats.contains(&x.key.cat);
-        let v = x.base + self.cfg.energy_weight * fit + if new_cat { self.cfg.mix_weight } else { 0.0 };
+        let v =
+            x.base + self.cfg.energy_weight * fit + if new_cat { self.cfg.mix_weight } else { 0.0 };
         (v, fit, wanted, new_cat)
     }
 
@@ -84,11 +104,25 @@ impl State<'_> {
         let (cats, lacking) = self.window(recent, start);
         for (rules, note) in [
             (Rules::ALL, None),
-            (Rules { category: false, creator: true }, Some("the category run limit")),
-            (Rules { category: false, creator: false }, Some("the category run limit and the creator rule")),
+            (
+                Rules {
+                    category: false,
+                    creator: true,
+                },
+                Some("the category run limit"),
+            ),
+            (
+                Rules {
+                    category: false,
+                    creator: false,
+                },
+                Some("the category run limit and the creator rule"),
+            ),
         ] {
             if rules != Rules::ALL
-                && self.pick(acts, p, start, i64::MAX, after, &cats, lacking, Rules::ALL).is_some()
+                && self
+                    .pick(acts, p, start, i64::MAX, after, &cats, lacking, Rules::ALL)
+                    .is_some()
             {
                 // Acts that keep the rules exist, only longer than what is left: no relaxing.
                 return None;
@@ -97,12 +131,17 @@ impl State<'_> {
                 self.pool.used[pk.c] = true;
                 let mut why = self.describe(pk.c, start, &cats, lacking, pk.beaten);
                 if let Some(note) = note {
+                    let before = self.rules;
+                    self.rules.category &= rules.category;
+                    self.rules.creator &= rules.creator;
                     let msg = format!(
                         "at {} no act kept {note}; it was relaxed for one act",
                         clock(start)
                     );
                     why.push_str(&format!(" Only act that fits here: {msg}."));
-                    self.warnings.push(msg);
+                    if self.rules != before {
+                        self.warnings.push(msg);
+                    }
                 }
                 return Some((pk.c, why));
             }
@@ -122,7 +161,12 @@ impl State<'_> {
         lacking: bool,
         rules: Rules,
     ) -> Option<Pick> {
-        let slack = self.cfg.energy_weight.max(0.0) + if lacking { self.cfg.mix_weight.max(0.0) } else { 0.0 };
+        let slack = self.cfg.energy_weight.max(0.0)
+            + if lacking {
+                self.cfg.mix_weight.max(0.0)
+            } else {
+                0.0
+            };
         let mut best: Option<(f64, Pick)> = None;
         let mut ruled_out: Vec<(f64, usize)> = Vec::new();
         for &c in &self.pool.by_base {
@@ -163,17 +207,33 @@ impl State<'_> {
     }
 
     /// Why act `c` was picked at `start`, in words.
-    pub fn describe(&self, c: usize, start: i64, cats: &[u32], lacking: bool, beaten: [usize; 3]) -> String {
+    pub fn describe(
+        &self,
+        c: usize,
+        start: i64,
+        cats: &[u32],
+        lacking: bool,
+        beaten: [usize; 3],
+    ) -> String {
         let (_, fit, wanted, new_cat) = self.value(c, start, cats, lacking);
         let a = self.pool.candidate(c);
-        let score = a.score.map_or("unscored (neutral)".to_string(), |s| format!("score {s:.1}/5"));
-        let energy = a.energy.map_or("energy unknown (taken as 0.5)".to_string(), |e| format!("energy {e:.2}"));
+        let score = a.score.map_or("unscored (neutral)".to_string(), |s| {
+            format!("score {s:.1}/5")
+        });
+        let energy = a
+            .energy
+            .map_or("energy unknown (taken as 0.5)".to_string(), |e| {
+                format!("energy {e:.2}")
+            });
         let mut s = format!(
             "{score}; {energy} where the curve wants {wanted:.2} at {} (fit {fit:.2})",
             clock(start)
         );
         if new_cat {
-            s.push_str(&format!("; brings {:?} into a mix window that lacked it", a.category));
+            s.push_str(&format!(
+                "; brings {:?} into a mix window that lacked it",
+                a.category
+            ));
         }
         let [cat, creator, long] = beaten;
         if cat + creator + long > 0 {
@@ -187,7 +247,10 @@ impl State<'_> {
             if long > 0 {
                 parts.push(format!("{long} as too long for what is left of the slot"));
             }
-            s.push_str(&format!("; better-valued acts ruled out: {}", parts.join(", ")));
+            s.push_str(&format!(
+                "; better-valued acts ruled out: {}",
+                parts.join(", ")
+            ));
         }
         s.push('.');
         s[..1].to_uppercase() + &s[1..]

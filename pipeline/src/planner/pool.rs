@@ -58,7 +58,11 @@ impl<'a> Pool<'a> {
         let mut order: Vec<usize> = (0..src.len()).collect();
         order.sort_by_key(|&i| (src[i].submission_id, i));
         let mut names = BTreeMap::new();
-        for c in src.iter().map(|c| c.category.as_str()).chain(extra_cats.iter().copied()) {
+        for c in src
+            .iter()
+            .map(|c| c.category.as_str())
+            .chain(extra_cats.iter().copied())
+        {
             names.entry(c.to_string()).or_insert(0u32);
         }
         for (i, v) in names.values_mut().enumerate() {
@@ -84,21 +88,30 @@ impl<'a> Pool<'a> {
                 short += 1;
                 continue;
             }
-            let score = s.score.map_or(0.5, |v| ((f64::from(v) - 1.0) / 4.0).clamp(0.0, 1.0));
+            let score = s
+                .score
+                .map_or(0.5, |v| ((f64::from(v) - 1.0) / 4.0).clamp(0.0, 1.0));
             let energy = s.energy.map_or(0.5, |v| f64::from(v).clamp(0.0, 1.0));
             c.push(Cand {
                 src: i,
                 d: s.duration_ms,
-                key: Key { cat: names[&s.category], creator: s.creator_id },
+                key: Key {
+                    cat: names[&s.category],
+                    creator: s.creator_id,
+                },
                 energy,
                 base: cfg.score_weight * score + bonus,
             });
         }
         if short > 0 {
-            notes.push(format!("{short} act(s) shorter than one frame were left out"));
+            notes.push(format!(
+                "{short} act(s) shorter than one frame were left out"
+            ));
         }
         if repeated > 0 {
-            notes.push(format!("{repeated} repeated submission(s) in the pool were left out"));
+            notes.push(format!(
+                "{repeated} repeated submission(s) in the pool were left out"
+            ));
         }
         let mut by_base: Vec<usize> = (0..c.len()).collect();
         by_base.sort_by(|&a, &b| c[b].base.total_cmp(&c[a].base).then(a.cmp(&b)));
@@ -117,7 +130,9 @@ impl<'a> Pool<'a> {
 
     /// The interned id of a category name (every name given to `new` has one).
     pub fn cat_id(&self, name: &str) -> u32 {
-        self.cats.binary_search_by(|n| n.as_str().cmp(name)).map_or(u32::MAX, |i| i as u32)
+        self.cats
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .map_or(u32::MAX, |i| i as u32)
     }
 
     pub fn candidate(&self, i: usize) -> &'a Candidate {

@@ -11,7 +11,10 @@ pub(crate) struct Rules {
 }
 
 impl Rules {
-    pub const ALL: Rules = Rules { category: true, creator: true };
+    pub const ALL: Rules = Rules {
+        category: true,
+        creator: true,
+    };
 }
 
 /// Why an act may not go somewhere.
@@ -34,10 +37,18 @@ pub(crate) fn check(
     rules: Rules,
 ) -> Result<(), Broken> {
     let left = acts[..p.min(acts.len())].iter().rev();
-    let right = acts.iter().skip(p + 1).copied().chain(std::iter::once(after));
+    let right = acts
+        .iter()
+        .skip(p + 1)
+        .copied()
+        .chain(std::iter::once(after));
     if rules.creator {
         let before = p.checked_sub(1).and_then(|q| acts[q]);
-        let next = if p + 1 < acts.len() { acts[p + 1] } else { after };
+        let next = if p + 1 < acts.len() {
+            acts[p + 1]
+        } else {
+            after
+        };
         if before.is_some_and(|k| k.creator == key.creator)
             || next.is_some_and(|k| k.creator == key.creator)
         {
@@ -62,7 +73,11 @@ pub(crate) fn first_broken(acts: &[Key], max_run: usize) -> Option<(usize, Broke
         if i > 0 && acts[i - 1].creator == k.creator {
             return Some((i, Broken::Creator));
         }
-        run = if i > 0 && acts[i - 1].cat == k.cat { run + 1 } else { 1 };
+        run = if i > 0 && acts[i - 1].cat == k.cat {
+            run + 1
+        } else {
+            1
+        };
         if max_run > 0 && run > max_run {
             return Some((i, Broken::CategoryRun));
         }

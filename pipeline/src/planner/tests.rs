@@ -44,12 +44,24 @@ fn check_plan(plan: &Plan, req: &PlanRequest, pool: &[Candidate], cfg: &PlannerC
     }
     assert_eq!(plan.total_ms, plan.order.total_ms());
     assert_eq!(plan.over_ms, plan.total_ms - req.meta.target_ms);
-    assert_eq!(plan.within_tolerance, plan.over_ms.abs() <= req.meta.tolerance_ms);
+    assert_eq!(
+        plan.within_tolerance,
+        plan.over_ms.abs() <= req.meta.tolerance_ms
+    );
     // The order is one the show model accepts (ids unique, lengths valid).
     let mut copy = req.current.clone();
-    copy.apply(&Edit::Replace { items: items.clone() }).unwrap();
+    copy.apply(&Edit::Replace {
+        items: items.clone(),
+    })
+    .unwrap();
     // Locked items unmoved: same index, same content.
-    for (i, it) in req.current.items.iter().enumerate().filter(|(_, it)| it.locked) {
+    for (i, it) in req
+        .current
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| it.locked)
+    {
         assert_eq!(items.get(i), Some(it), "locked item {} moved", it.id);
     }
     // Every act once, from the pool or locked.
@@ -60,7 +72,11 @@ fn check_plan(plan: &Plan, req: &PlanRequest, pool: &[Candidate], cfg: &PlannerC
     assert_eq!(subs.len(), a.len(), "an act airs twice");
     for act in &a {
         let in_pool = pool.iter().any(|c| c.submission_id == act.submission_id);
-        let locked = req.current.items.iter().any(|i| i.locked && i.act() == Some(act));
+        let locked = req
+            .current
+            .items
+            .iter()
+            .any(|i| i.locked && i.act() == Some(act));
         assert!(in_pool || locked, "act {} from nowhere", act.submission_id);
     }
     if plan.warnings.iter().any(|w| w.contains("relaxed")) {
@@ -69,10 +85,22 @@ fn check_plan(plan: &Plan, req: &PlanRequest, pool: &[Candidate], cfg: &PlannerC
     let mut run = 0;
     for (i, act) in a.iter().enumerate() {
         if i > 0 {
-            assert_ne!(a[i - 1].creator_id, act.creator_id, "same creator twice in a row at act {i}");
+            assert_ne!(
+                a[i - 1].creator_id,
+                act.creator_id,
+                "same creator twice in a row at act {i}"
+            );
         }
-        run = if i > 0 && a[i - 1].category == act.category { run + 1 } else { 1 };
-        assert!(run <= cfg.max_same_category_run, "{run} acts of {} in a row", act.category);
+        run = if i > 0 && a[i - 1].category == act.category {
+            run + 1
+        } else {
+            1
+        };
+        assert!(
+            run <= cfg.max_same_category_run,
+            "{run} acts of {} in a row",
+            act.category
+        );
     }
     if let Some(o) = req.opening {
         assert_eq!(a.first().map(|a| a.submission_id), Some(o), "opening");
@@ -97,19 +125,26 @@ fn random_pools_fill_the_slot_and_keep_the_rules() {
             req.finale = Some(pool[n / 3].submission_id);
         }
         let plan = plan(&req, &pool, &cfg).unwrap();
-        assert!(!plan.warnings.iter().any(|w| w.contains("relaxed")), "{:?}", plan.warnings);
         check_plan(&plan, &req, &pool, &cfg);
         let available: i64 = pool.iter().map(|c| c.duration_ms + cfg.card_ms()).sum();
         if available as f64 >= 1.3 * target as f64 {
+            // Rules are relaxed only for a pool that runs out.
+            assert!(
+                !plan.warnings.iter().any(|w| w.contains("relaxed")),
+                "{:?}",
+                plan.warnings
+            );
             assert!(
                 plan.within_tolerance,
                 "seed {seed}: {n} acts for {target} ms ended {} ms off: {:?}",
-                plan.over_ms,
-                plan.warnings
+                plan.over_ms, plan.warnings
             );
             filled += 1;
         } else if !plan.within_tolerance {
-            assert!(plan.warnings.iter().any(|w| w.contains("short") || w.contains("under")));
+            assert!(plan
+                .warnings
+                .iter()
+                .any(|w| w.contains("short") || w.contains("under")));
         }
     }
     assert!(filled > 30, "only {filled} pools could fill their slot");
@@ -121,7 +156,10 @@ fn host_cards_stand_between_acts_and_name_the_next_act() {
     let plan = plan(&request(3_600_000, 7), &pool, &PlannerConfig::default()).unwrap();
     let items = &plan.order.items;
     for w in items.windows(2) {
-        assert!(!(w[0].act().is_some() && w[1].act().is_some()), "two acts without a card");
+        assert!(
+            !(w[0].act().is_some() && w[1].act().is_some()),
+            "two acts without a card"
+        );
     }
     for (i, it) in items.iter().enumerate() {
         if let ItemKind::HostCard(c) = &it.kind {
@@ -129,11 +167,18 @@ fn host_cards_stand_between_acts_and_name_the_next_act() {
             assert!(i > 0 && items[i - 1].act().is_some());
             assert_eq!(c.writer, "deterministic");
             assert_eq!(c.duration_ms, 8_000);
-            assert!(c.line.contains(&next.title) || c.line.contains(&next.creator), "{}", c.line);
+            assert!(
+                c.line.contains(&next.title) || c.line.contains(&next.creator),
+                "{}",
+                c.line
+            );
         }
     }
     // No cards when host_card_s is 0.
-    let cfg = PlannerConfig { host_card_s: 0.0, ..PlannerConfig::default() };
+    let cfg = PlannerConfig {
+        host_card_s: 0.0,
+        ..PlannerConfig::default()
+    };
     let plan = super::plan(&request(3_600_000, 7), &pool, &cfg).unwrap();
     assert!(plan.order.items.iter().all(|i| i.act().is_some()));
     assert!(plan.within_tolerance);
@@ -157,13 +202,24 @@ fn locked_items_stay_where_they_are() {
             current.items[n / 2] = Item {
                 id: 9_999,
                 locked: true,
-                kind: ItemKind::Break { label: "Intermission".into(), duration_ms: 300_000 },
+                kind: ItemKind::Break {
+                    label: "Intermission".into(),
+                    duration_ms: 300_000,
+                },
             };
         }
-        let req = PlanRequest { current, seed: Some(seed + 1), ..request(7_200_000, seed + 1) };
+        let req = PlanRequest {
+            current,
+            seed: Some(seed + 1),
+            ..request(7_200_000, seed + 1)
+        };
         let second = plan(&req, &pool, &cfg).unwrap();
         check_plan(&second, &req, &pool, &cfg);
-        assert!(second.within_tolerance, "seed {seed}: {} ms off, {:?}", second.over_ms, second.warnings);
+        assert!(
+            second.within_tolerance,
+            "seed {seed}: {} ms off, {:?}",
+            second.over_ms, second.warnings
+        );
         assert!(second.order.next_id > 9_999 || seed % 2 == 1);
     }
 }
@@ -179,13 +235,24 @@ fn opening_and_finale_are_honoured() {
     check_plan(&plan, &req, &pool, &cfg);
     assert!(plan.within_tolerance);
     let a = acts(&plan);
-    let first = &plan.explanations[plan.order.items.iter().position(|i| i.act() == Some(a[0])).unwrap()];
+    let first = &plan.explanations[plan
+        .order
+        .items
+        .iter()
+        .position(|i| i.act() == Some(a[0]))
+        .unwrap()];
     assert!(first.text.contains("opening"), "{}", first.text);
     // Unknown opening, same opening and finale: clear errors.
     req.opening = Some(1);
-    assert!(matches!(super::plan(&req, &pool, &cfg), Err(PlanError::NotInPool { .. })));
+    assert!(matches!(
+        super::plan(&req, &pool, &cfg),
+        Err(PlanError::NotInPool { .. })
+    ));
     req.opening = req.finale;
-    assert!(matches!(super::plan(&req, &pool, &cfg), Err(PlanError::SameOpeningAndFinale(_))));
+    assert!(matches!(
+        super::plan(&req, &pool, &cfg),
+        Err(PlanError::SameOpeningAndFinale(_))
+    ));
 }
 
 #[test]
@@ -202,11 +269,17 @@ fn same_seed_same_plan_other_seed_other_plan() {
     let differ = (2..7u64)
         .filter(|&s| plan(&request(5_400_000, s), &pool, &cfg).unwrap().order != a.order)
         .count();
-    assert!(differ >= 4, "only {differ} of 5 other seeds changed the plan");
+    assert!(
+        differ >= 4,
+        "only {differ} of 5 other seeds changed the plan"
+    );
     // The seed from the configuration when the request gives none.
     let mut req = request(5_400_000, 0);
     req.seed = None;
-    let cfg1 = PlannerConfig { seed: 1, ..cfg.clone() };
+    let cfg1 = PlannerConfig {
+        seed: 1,
+        ..cfg.clone()
+    };
     assert_eq!(plan(&req, &pool, &cfg1).unwrap().order, a.order);
 }
 
@@ -230,7 +303,12 @@ fn energy_follows_the_curve() {
         at += it.duration_ms();
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    assert!(mean(&start) > mean(&middle) + 0.2, "start {} middle {}", mean(&start), mean(&middle));
+    assert!(
+        mean(&start) > mean(&middle) + 0.2,
+        "start {} middle {}",
+        mean(&start),
+        mean(&middle)
+    );
 }
 
 #[test]
@@ -248,7 +326,13 @@ fn a_short_pool_gives_its_best_and_says_so() {
     let plan = plan(&request(4 * 3_600_000, 1), &pool, &cfg).unwrap();
     assert_eq!(acts(&plan).len(), pool.len(), "every act placed");
     assert!(!plan.within_tolerance && plan.over_ms < 0);
-    assert!(plan.warnings.iter().any(|w| w.contains("short of the target")), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("short of the target")),
+        "{:?}",
+        plan.warnings
+    );
 }
 
 #[test]
@@ -262,8 +346,16 @@ fn a_pool_of_one_category_relaxes_the_mix_and_warns() {
         })
         .collect();
     let plan = plan(&request(1_800_000, 1), &pool, &cfg).unwrap();
-    assert!(plan.warnings.iter().any(|w| w.contains("only 1 category")), "{:?}", plan.warnings);
-    assert!(plan.warnings.iter().any(|w| w.contains("relaxed")), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("only 1 category")),
+        "{:?}",
+        plan.warnings
+    );
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("relaxed")),
+        "{:?}",
+        plan.warnings
+    );
     assert!(plan.within_tolerance);
 }
 
@@ -276,7 +368,10 @@ fn empty_pool_and_bad_requests_are_errors() {
     let pool = random_pool(1, 10);
     let mut req = request(3_600_000, 0);
     req.language = "fr".into();
-    assert!(matches!(plan(&req, &pool, &cfg), Err(PlanError::Language(_))));
+    assert!(matches!(
+        plan(&req, &pool, &cfg),
+        Err(PlanError::Language(_))
+    ));
 }
 
 #[test]
@@ -285,6 +380,9 @@ fn energy_curve_interpolates() {
     assert!((cfg.energy_at(0.0) - 0.8).abs() < 1e-9);
     assert!((cfg.energy_at(0.3) - 0.55).abs() < 1e-9);
     assert!((cfg.energy_at(1.0) - 1.0).abs() < 1e-9);
-    let flat = PlannerConfig { energy_curve: vec![], ..cfg };
+    let flat = PlannerConfig {
+        energy_curve: vec![],
+        ..cfg
+    };
     assert_eq!(flat.energy_at(0.5), 0.5);
 }

@@ -48,8 +48,14 @@ pub fn bench_planner(config: Config, sizes: Vec<usize>, runs: usize) -> anyhow::
         tolerance_ms: 10_000,
         house_format: "default".into(),
     };
-    let build = if cfg!(debug_assertions) { "debug" } else { "release" };
-    println!("planner on random pools, 4 h 30 min show ±10 s, median of {runs} runs ({build} build)");
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!(
+        "planner on random pools, 4 h 30 min show ±10 s, median of {runs} runs ({build} build)"
+    );
     println!(
         "{:>7} | {:>11} {:>10} {:>6} {:>7} | {:>11} {:>10} | {:>6}",
         "acts", "planner ms", "over", "acts", "warns", "greedy ms", "over", "ratio"
