@@ -43,6 +43,8 @@ pub struct Config {
     pub duplicates: MatchThresholds,
     /// The analysis jobs' budgets and the thresholds of the moderation verdict.
     pub moderation: crate::analysis::ModerationConfig,
+    /// The running-order planner: limits, weights and the evening's energy curve.
+    pub planner: crate::planner::PlannerConfig,
     /// The local AI models, per role (captions, moderation, script writer).
     pub models: crate::ai::ModelsConfig,
     /// The program render (`gala render`): graphics, transitions, captions.
@@ -64,6 +66,7 @@ impl Default for Config {
             uploads: UploadsConfig::default(),
             duplicates: MatchThresholds::default(),
             moderation: crate::analysis::ModerationConfig::default(),
+            planner: crate::planner::PlannerConfig::default(),
             models: crate::ai::ModelsConfig::default(),
             render: RenderConfig::default(),
         }

@@ -8,6 +8,7 @@
 //! - [`writer`]: the script writer's model families on random weights (speed and memory);
 //! - [`captions`]: Whisper on candle against faster-whisper;
 //! - [`render`]: the program render against `ffmpeg -f concat -c copy` and real time;
+//! - [`planner`]: the running-order planner against a plain greedy fill of the same pool;
 //! - [`moderation`]: text and keyframe classifiers in clips per minute (random weights at base
 //!   shapes).
 
@@ -23,6 +24,7 @@ mod load;
 mod moderation;
 mod normalize;
 mod render;
+mod planner;
 mod studio;
 mod upload;
 mod writer;
@@ -144,6 +146,7 @@ enum What {
         #[arg(long, default_value_t = 8)]
         frames: usize,
     },
+<<<<<<< HEAD
     /// Render a generated program of 320x180 acts: the copy path (lower thirds and fades
     /// encoded, the rest stream-copied) against `ffmpeg -f concat -c copy` of the same clips,
     /// and the encode path (captions burned in, every frame encoded) against real time.
@@ -153,6 +156,16 @@ enum What {
         /// Length of each act.
         #[arg(long, default_value_t = 60.0)]
         act_seconds: f64,
+    },
+    /// The running-order planner on random pools of each size for a 4 h 30 min show: median
+    /// time per plan and its over/under, beside a plain greedy fill (by score, first fit).
+    Planner {
+        #[arg(long, default_value = "300,3000,30000", value_delimiter = ',')]
+        sizes: Vec<usize>,
+        /// Plans timed per size (the median is printed).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+>>>>>>> helper-planner
     },
 }
 
@@ -220,6 +233,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
             seconds,
             reference,
         } => captions::bench_captions(config, model, seconds.max(1.0), reference).await,
+        What::Planner { sizes, runs } => {
+            tokio::task::spawn_blocking(move || planner::bench_planner(config, sizes, runs.max(1)))
+                .await?
+        }
         What::Moderation { clips, frames } => {
             moderation::bench_moderation(config, clips, frames).await
         }
