@@ -179,12 +179,38 @@ fn prior(bpm: f64) -> f64 {
     (-0.5 * octaves * octaves).exp()
 }
 
+/// `values` smoothed by a triangular kernel of `radius` values each side.
+fn smooth(values: &[f32], radius: usize) -> Vec<f32> {
+    let weight = |d: usize| (radius + 1 - d) as f32;
+    let total: f32 = (0..=radius).map(weight).sum::<f32>() * 2.0 - weight(0);
+    (0..values.len())
+        .map(|t| {
+            let lo = t.saturating_sub(radius);
+            let hi = (t + radius + 1).min(values.len());
+            (lo..hi)
+                .map(|i| values[i] * weight(t.abs_diff(i)))
+                .sum::<f32>()
+                / total
+        })
+        .collect()
+}
+
 /// Tempo from the onset envelope (`fps` values per second): the autocorrelation of the
 /// envelope's novelty over beat periods of 60–200 BPM, weighted by the prior; the peak is
 /// refined by a parabola through its neighbours. None when the envelope is flat, too short
 /// for two beats at 60 BPM, or not periodic enough.
+///
+/// Novelty below [`ONSET_FLOOR`] is dropped (the slight periodic ripple a steady tone leaves
+/// in the flux is not a beat), and the rest is smoothed over ±35 ms, so that a beat period
+/// falling between two envelope values still makes one clear peak instead of two halves,
+/// which would let its exact double win.
 pub fn tempo(env: &[f32], fps: f64) -> Option<Tempo> {
-    let novelty = above_local_mean(env, fps.round() as usize);
+    let mut novelty = above_local_mean(env, fps.round() as usize);
+    novelty
+        .iter_mut()
+        .filter(|v| **v < ONSET_FLOOR)
+        .for_each(|v| *v = 0.0);
+    let novelty = smooth(&novelty, ((0.035 * fps).round() as usize).max(1));
     let n = novelty.len();
     let mean = novelty.iter().map(|&v| v as f64).sum::<f64>() / n.max(1) as f64;
     let x: Vec<f64> = novelty.iter().map(|&v| v as f64 - mean).collect();
@@ -236,7 +262,7 @@ mod tests {
     /// nearest value, as real onsets do).
     fn pulses(period: f64, len: usize) -> Vec<f32> {
         let mut env = vec![0.0f32; len];
-        let mut t = 0.0;
+        let mut t = 0.0f64;
         while (t.round() as usize) < len {
             env[t.round() as usize] = 1.0;
             t += period;
@@ -247,7 +273,7 @@ mod tests {
     #[test]
     fn tempo_of_regular_pulses_prefers_the_beat_near_120() {
         let fps = 22050.0 / HOP as f64;
-        for bpm in [90.0, 120.0, 150.0] {
+        for bpm in [90.0, 120.0, 150.0, 97.0, 140.0] {
             let env = pulses(60.0 * fps / bpm, (fps * 20.0) as usize);
             let found = tempo(&env, fps).expect("a tempo");
             assert!((found.bpm - bpm).abs() < 1.5, "{bpm}: {found:?}");
@@ -261,6 +287,9 @@ mod tests {
         assert_eq!(tempo(&vec![0.0; 2000], fps), None);
         assert_eq!(tempo(&vec![0.3; 2000], fps), None);
         assert_eq!(tempo(&pulses(43.0, 100), fps), None);
+        // A ripple too small to be an onset has no tempo, however regular.
+        let ripple: Vec<f32> = (0..2000).map(|t| 1e-3 * (t as f32 * 0.7).sin()).collect();
+        assert_eq!(tempo(&ripple, fps), None);
     }
 
     #[test]
