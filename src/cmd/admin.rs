@@ -1,4 +1,4 @@
-//! `gala admin`: account tasks that must not depend on the web, above all the first admin.
+//! `gala admin`: tasks that must not depend on the web: the first admin, and backfills.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -26,6 +26,14 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Queue the energy analysis (analysis.energy: tempo, loudness dynamics, energy) for
+    /// ready clips that have none, e.g. those ingested before it existed. The job is
+    /// idempotent, so queueing a clip twice only measures it twice.
+    Energy {
+        /// Every ready clip without an energy row (required: there is no other selection).
+        #[arg(long, required = true)]
+        all: bool,
+    },
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
@@ -38,6 +46,16 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
                     .await
                     .context("cannot create the admin")?;
             println!("admin {} created (id {})", account.email, account.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Energy { all: _ } => {
+            use gala_pipeline::analysis::{energy, jobs};
+            let engine = Engine::open(config).await?;
+            let clips = energy::record::ready_without_energy(&engine.db).await?;
+            for clip in &clips {
+                engine.queue.enqueue(jobs::job(jobs::ENERGY, *clip)).await?;
+            }
+            println!("queued {} for {} clip(s)", jobs::ENERGY, clips.len());
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -660,6 +660,86 @@ async fn the_openapi_document_has_the_review_api(app: TestApp) {
     }
 }
 
+async fn a_score_is_validated_recorded_and_shown(app: TestApp) {
+    let owner = creator(&app).await;
+    let id = seed(&app, owner, "music", "A", ClipState::Ready, &[]).await;
+    let rev = app.logged_in("rev@example.org", Role::Reviewer).await;
+    for bad in [json!(0), json!(6), json!(-3)] {
+        let mut body = accept("in_review", 1);
+        body["score"] = bad.clone();
+        let (s, body) = decide(&app, &rev, id, body).await;
+        assert_eq!(s, 422, "{bad}: {body}");
+        assert_eq!(body["fields"]["score"], "validation.score");
+    }
+    let mut body = accept("in_review", 1);
+    body["score"] = json!("four");
+    assert_eq!(decide(&app, &rev, id, body).await.0 / 100, 4);
+    assert_eq!(selection_and_lock(&app, id).await.0, "in_review");
+
+    let mut body = accept("in_review", 1);
+    body["score"] = json!(4);
+    let (s, rec) = decide(&app, &rev, id, body).await;
+    assert_eq!(s, 201, "{rec}");
+    assert_eq!(rec["score"], 4);
+    let form = |score: &'static str| {
+        [
+            ("decision", "needs_changes"),
+            ("reason_template", "audio_clipping"),
+            ("note", ""),
+            ("expected_selection", "accepted"),
+            ("version_number", "1"),
+            ("score", score),
+        ]
+    };
+    for bad in ["0", "9", "x", "2.5"] {
+        let r = app
+            .post_form(&rev, &format!("/review/{id}/decision"), &form(bad))
+            .await;
+        assert_eq!(r.status(), 422, "{bad}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains("The score must be a whole number from 1 to 5."));
+    }
+    let r = app
+        .post_form(&rev, &format!("/review/{id}/decision"), &form("2"))
+        .await;
+    assert_eq!(r.status(), 303);
+    // A decision without a score (the form's empty choice) counts for nothing in the mean.
+    let mut none = form("");
+    none[0].1 = "reject";
+    none[1].1 = "off_topic";
+    none[3].1 = "needs_changes";
+    let r = app
+        .post_form(&rev, &format!("/review/{id}/decision"), &none)
+        .await;
+    assert_eq!(r.status(), 303);
+
+    let (_, history) = get_json(&app, &rev, &format!("/api/review/{id}/history")).await;
+    let scores: Vec<Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].clone())
+        .collect();
+    assert_eq!(scores, [json!(4), json!(2), Value::Null]);
+    let (_, ev) = get_json(&app, &rev, &format!("/api/review/{id}")).await;
+    assert_eq!(
+        (ev["review_score"].as_f64(), ev["review_scores"].as_i64()),
+        (Some(3.0), Some(2))
+    );
+    let page = |path: String| {
+        let rev = rev.clone();
+        let url = app.url(&path);
+        async move { rev.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let history = page(format!("/review/{id}/history")).await;
+    assert!(
+        history.contains("<td>4</td>") && history.contains("<td>2</td>"),
+        "{history}"
+    );
+    let evidence = page(format!("/review/{id}")).await;
+    assert!(evidence.contains("3.0 (2)"), "the mean score is shown");
+}
+
 on_both_backends!(
     filters_return_exactly_the_matching_submissions,
     a_decision_is_audited_and_updates_selection_and_lock,
@@ -671,4 +751,5 @@ on_both_backends!(
     html_in_user_fields_is_escaped_on_every_page,
     an_oversize_note_is_rejected,
     the_openapi_document_has_the_review_api,
+    a_score_is_validated_recorded_and_shown,
 );

@@ -1,5 +1,7 @@
 //! The analysis chain as durable jobs, after ingest QC:
-//! `analysis.fingerprint` → `analysis.captions` → `analysis.moderation` → `analysis.verdict`.
+//! `analysis.fingerprint` → `analysis.captions` → `analysis.moderation` → `analysis.verdict`,
+//! and beside it `analysis.energy` (tempo, loudness dynamics, energy for the planner), which
+//! the verdict does not wait for.
 //!
 //! A model that is missing, fails to load or fails to run is not a job failure: its check is
 //! recorded as `not_configured` or `failed` with the error, the other checks go on, and the
@@ -12,6 +14,7 @@ use serde_json::json;
 
 use super::checks;
 use super::dupcache::DuplicateCache;
+use super::energy;
 use super::fingerprint;
 use super::models::{ModelLoader, ModelSet};
 use super::store::{self, CheckRecord};
@@ -29,9 +32,10 @@ pub const FINGERPRINT: &str = "analysis.fingerprint";
 pub const CAPTIONS: &str = "analysis.captions";
 pub const MODERATION: &str = "analysis.moderation";
 pub const VERDICT: &str = "analysis.verdict";
+pub const ENERGY: &str = "analysis.energy";
 
 /// Every job kind of the analysis chain.
-pub const KINDS: [&str; 4] = [FINGERPRINT, CAPTIONS, MODERATION, VERDICT];
+pub const KINDS: [&str; 5] = [FINGERPRINT, CAPTIONS, MODERATION, VERDICT, ENERGY];
 
 /// The job `kind` for a clip, filed under the clip's subject.
 pub fn job(kind: &str, clip_id: i64) -> NewJob {
@@ -146,6 +150,10 @@ impl Step {
                 store::save_verdict(&env.db, clip_id, &v).await?;
                 Ok(vec![])
             }
+            ENERGY => {
+                measure_energy(env, ctx, &clip).await?;
+                Ok(vec![])
+            }
             other => anyhow::bail!("no analysis step called {other}"),
         }
     }
@@ -233,6 +241,19 @@ async fn fingerprint_clip(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> a
         Ok((json!(summary), "dhash+chromaprint".into())),
     );
     store::save_check(&env.db, clip.id, &rec).await
+}
+
+/// Measures tempo, loudness dynamics and energy on the normalized file and stores them in
+/// `clip_energy`. A file whose audio cannot be read is a failure of this job (retried, then
+/// failed), never of the clip.
+async fn measure_energy(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> anyhow::Result<()> {
+    let path = normalized_path(env, clip)?;
+    let limits = env.config.limits.clone();
+    ctx.progress(0.0, Some("energy"));
+    let report = tokio::task::spawn_blocking(move || energy::analyze(&path, &limits))
+        .await
+        .map_err(|e| anyhow::anyhow!("energy analysis panicked: {e}"))??;
+    energy::record::save(&env.db, clip.id, &report).await
 }
 
 /// The checks every verdict expects; `policy` only when the policy check is switched on.

@@ -8,6 +8,9 @@
 //!   frame of every clip; [`dupcache`] keeps one per worker process, current with the database.
 //! - [`jobs`]: the chain after ingest QC, `analysis.fingerprint` → `analysis.captions` →
 //!   `analysis.moderation` → `analysis.verdict`; [`checks`] runs the model checks.
+//! - [`energy`]: tempo, short-term loudness, onset density and spectral centroid blended
+//!   into an energy 0..1 for the planner (`analysis.energy`, beside the chain, into
+//!   `clip_energy`).
 //! - [`models`]: the one seam to the AI models: a [`models::ModelLoader`] per build, a
 //!   [`models::ModelSet`] per worker.
 //! - [`verdict`]: pass | review | reject with reasons and evidence, from QC, duplicates, flags
@@ -22,6 +25,7 @@ pub mod captions;
 pub mod checks;
 pub mod dupcache;
 pub mod duplicates;
+pub mod energy;
 pub mod fingerprint;
 pub mod jobs;
 pub mod models;

@@ -229,12 +229,14 @@ impl Step {
                 .await?;
                 clips::set_qc(&env.db, clip_id, &report).await?;
                 clips::set_state(&env.db, clip_id, ClipState::Finishing).await?;
-                // The analysis chain (duplicates, captions, moderation, verdict) runs beside
-                // the thumbnails and the proxy; the clip is ready without waiting for it.
+                // The analysis chain (duplicates, captions, moderation, verdict) and the
+                // energy analysis run beside the thumbnails and the proxy; the clip is ready
+                // without waiting for them.
                 Ok(vec![
                     job(THUMBNAILS, clip_id),
                     job(PROXY, clip_id),
                     analysis::jobs::job(analysis::jobs::FINGERPRINT, clip_id),
+                    analysis::jobs::job(analysis::jobs::ENERGY, clip_id),
                 ])
             }
             THUMBNAILS => {

@@ -1,10 +1,12 @@
 //! Shows: a title, a start, a target length and a versioned running order of acts, host
 //! cards, bumpers, breaks and slates. `model` holds the values and the edits (no database),
 //! `diff` compares two versions, `summary` puts edits in words, `store` keeps every version
-//! in the database with optimistic concurrency.
+//! in the database with optimistic concurrency, `pool` reads the accepted pool the planner
+//! chooses from.
 
 pub mod diff;
 pub mod model;
+pub mod pool;
 pub mod store;
 pub mod summary;
 

@@ -24,7 +24,14 @@ pub struct DecisionInput {
     pub expected_selection: String,
     /// The version the reviewer saw (the latest when they opened it).
     pub version_number: i64,
+    /// How good the act is for the show, 1 (weak) to 5 (excellent); absent for no score. The
+    /// planner prefers acts with a higher mean score.
+    #[serde(default)]
+    pub score: Option<i64>,
 }
+
+/// The lowest and highest review score.
+pub const SCORE_RANGE: std::ops::RangeInclusive<i64> = 1..=5;
 
 /// Records `input` on submission `id` as decided by `user`; returns the audit row.
 pub async fn decide(
@@ -37,6 +44,7 @@ pub async fn decide(
     let db = &state.engine.db;
     let note = input.note.trim();
     let template = chosen_template(&repo::templates(db).await?, input)?;
+    check_score(input.score)?;
     let item = repo::queue_item_of(db, id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -63,8 +71,8 @@ pub async fn decide(
     }
     sqlx::query(
         "INSERT INTO review_decisions (submission_id, version_number, reviewer_id, decision,
-             reason_template, note, previous_selection, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             reason_template, note, previous_selection, created_at, score)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(id)
     .bind(input.version_number)
@@ -74,6 +82,7 @@ pub async fn decide(
     .bind(note)
     .bind(&item.selection)
     .bind(now)
+    .bind(input.score)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -101,6 +110,14 @@ fn invalid(field: &str, key: &str) -> WebError {
     let mut fields = FieldErrors::new();
     fields.insert(field.into(), key.into());
     WebError::Validation(fields)
+}
+
+/// A score, when given, is a whole number from 1 to 5.
+pub fn check_score(score: Option<i64>) -> Result<(), WebError> {
+    match score {
+        Some(s) if !SCORE_RANGE.contains(&s) => Err(invalid("score", "validation.score")),
+        _ => Ok(()),
+    }
 }
 
 /// The template the reviewer picked, checked against the decision; the note's length and the
@@ -195,6 +212,7 @@ mod tests {
             note: String::new(),
             expected_selection: "in_review".into(),
             version_number: 1,
+            score: None,
         };
         assert!(matches!(
             chosen_template(&[template()], &input),
@@ -209,5 +227,20 @@ mod tests {
             chosen_template(&[template()], &reject),
             Err(WebError::Validation(_))
         ));
+    }
+
+    #[test]
+    fn scores_are_one_to_five_or_none() {
+        for ok in [None, Some(1), Some(3), Some(5)] {
+            assert!(check_score(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [Some(0), Some(6), Some(-1), Some(i64::MAX)] {
+            match check_score(bad) {
+                Err(WebError::Validation(f)) => {
+                    assert_eq!(f.get("score").map(String::as_str), Some("validation.score"))
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 }

@@ -128,6 +128,10 @@ pub struct Evidence {
     /// the first upload.
     #[schema(value_type = Option<Object>)]
     pub analysis: Option<analysis::AnalysisEvidence>,
+    /// The mean of the reviewers' scores (1..5) over the submission's scored decisions, and
+    /// how many there are; None when nobody scored it.
+    pub review_score: Option<f64>,
+    pub review_scores: usize,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -198,6 +202,11 @@ pub async fn evidence(state: &AppState, user: &CurrentUser, id: i64) -> Result<E
         qc_summary: c.qc_summary,
         qc_report: c.qc_report,
     });
+    let scores: Vec<i64> = repo::history(db, id)
+        .await?
+        .iter()
+        .filter_map(|d| d.score)
+        .collect();
     Ok(Evidence {
         submission,
         text,
@@ -205,5 +214,11 @@ pub async fn evidence(state: &AppState, user: &CurrentUser, id: i64) -> Result<E
         media,
         not_yet_available,
         analysis,
+        review_score: mean(&scores),
+        review_scores: scores.len(),
     })
+}
+
+fn mean(scores: &[i64]) -> Option<f64> {
+    (!scores.is_empty()).then(|| scores.iter().sum::<i64>() as f64 / scores.len() as f64)
 }

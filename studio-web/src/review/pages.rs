@@ -235,6 +235,22 @@ pub struct DecisionForm {
     note: String,
     expected_selection: String,
     version_number: i64,
+    /// 1..5, or empty for no score.
+    #[serde(default)]
+    score: String,
+}
+
+/// The form's score: empty for none, else a whole number (checked 1..5 by `decide`).
+fn form_score(text: &str) -> Result<Option<i64>, WebError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        let mut f = FieldErrors::new();
+        f.insert("score".into(), "validation.score".into());
+        WebError::Validation(f)
+    })
 }
 
 pub async fn decision(
@@ -254,6 +270,7 @@ pub async fn decision(
         note: form.note,
         expected_selection: form.expected_selection,
         version_number: form.version_number,
+        score: form_score(&form.score)?,
     };
     decide::decide(&state, &user, id, &input).await?;
     Ok(Redirect::to(&format!("/review/{id}/history")).into_response())

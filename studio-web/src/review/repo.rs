@@ -57,6 +57,8 @@ pub struct DecisionRecord {
     pub previous_selection: String,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// The reviewer's score, 1 to 5; None when they gave none.
+    pub score: Option<i64>,
 }
 
 /// A reason a reviewer can pick.
@@ -195,7 +197,8 @@ pub async fn submission_text(db: &Db, id: i64) -> Result<Option<SubmissionText>,
 pub async fn history(db: &Db, submission: i64) -> Result<Vec<DecisionRecord>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT d.id, d.submission_id, d.version_number, d.reviewer_id, u.display_name,
-                d.decision, d.reason_template, d.note, d.previous_selection, d.created_at
+                d.decision, d.reason_template, d.note, d.previous_selection, d.created_at,
+                d.score
          FROM review_decisions d JOIN users u ON u.id = d.reviewer_id
          WHERE d.submission_id = $1 ORDER BY d.id",
     )
@@ -215,6 +218,7 @@ pub async fn history(db: &Db, submission: i64) -> Result<Vec<DecisionRecord>, sq
                 note: r.try_get("note")?,
                 previous_selection: r.try_get("previous_selection")?,
                 created_at: r.try_get("created_at")?,
+                score: r.try_get("score")?,
             })
         })
         .collect()
