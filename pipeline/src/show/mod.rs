@@ -7,6 +7,7 @@
 pub mod diff;
 pub mod model;
 pub mod pool;
+pub mod propose;
 pub mod store;
 pub mod summary;
 

@@ -11,6 +11,7 @@
 //!
 //! Shows are for directors (admins pass every check); everyone else gets 403.
 
+pub mod actions;
 pub mod api;
 mod pages;
 pub mod view;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/shows/{id}/fragment", get(pages::fragment))
         .route("/shows/{id}/compare", get(pages::compare_page))
         .merge(api::router())
+        .merge(actions::router())
 }
 
 /// Shows are the directors' (admins pass every check).

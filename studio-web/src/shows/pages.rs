@@ -162,6 +162,8 @@ const INSERT_KINDS: [&str; 4] = ["host_card", "break", "slate", "bumper"];
 struct ShowTpl {
     page: Page,
     view: ShowView,
+    /// The show's render jobs, newest first.
+    renders: Vec<super::actions::RenderStatus>,
 }
 
 impl ShowTpl {
@@ -204,7 +206,12 @@ pub async fn show_page(
 ) -> Result<Response, WebError> {
     require_director(&user)?;
     let view = view_of(&state, &page, id, None).await?;
-    render(&ShowTpl { page, view })
+    let renders = super::actions::renders(&state, id).await?;
+    render(&ShowTpl {
+        page,
+        view,
+        renders,
+    })
 }
 
 #[derive(Debug, Deserialize)]
