@@ -1,5 +1,6 @@
-//! `gala demo`: the end-to-end demo. Generates the demo clips and ingests them, then checks
-//! that every clip ended as expected (good clips ready, bad files rejected with a reason).
+//! `gala demo`: the end-to-end demo. Generates the demo clips and ingests them, checks that
+//! every clip ended as expected (good clips ready, bad files rejected with a reason), then
+//! accepts the good ones as submissions, plans a show from them and renders it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,7 +53,16 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     if surprises == 0 {
-        println!("Demo OK: every good clip is ready in the house format, every bad file was refused with a reason.");
+        println!("Every good clip is ready in the house format, every bad file was refused with a reason.");
+        let clips: Vec<_> = made.into_iter().map(|(_, c)| c).collect();
+        let accepted = super::demo_show::seed_accepted(&engine, &clips, &done).await?;
+        println!("{accepted} clips accepted as submissions of 5 demo creators.");
+        super::demo_show::plan_and_render(&engine).await?;
+        println!(
+            "Demo OK. See the show on the director's timeline: gala serve, then log in as {} / {}.",
+            super::demo_show::DIRECTOR_EMAIL,
+            super::demo_show::DIRECTOR_PASSWORD
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         println!("Demo found {surprises} unexpected outcome(s).");

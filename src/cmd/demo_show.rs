@@ -71,15 +71,56 @@ pub async fn seed_accepted(engine: &Engine, made: &[DemoClip], done: &[Clip]) ->
             .execute(&engine.db.pool)
             .await?;
         sqlx::query(
-            "INSERT INTO review_decisions (submission_id, version_number, reviewer_id, decision, reason_template, note, previous_selection, created_at)
-             VALUES ($1, 1, $2, 'accept', 'welcome', 'Demo: accepted.', 'in_review', $3)",
+            "INSERT INTO review_decisions (submission_id, version_number, reviewer_id, decision, reason_template, note, previous_selection, score, created_at)
+             VALUES ($1, 1, $2, 'accept', 'welcome', 'Demo: accepted.', 'in_review', $3, $4)",
         )
         .bind(id)
         .bind(director)
+        .bind(3 + (i % 3) as i64)
         .bind(now)
         .execute(&engine.db.pool)
         .await?;
         accepted += 1;
     }
     Ok(accepted)
+}
+
+/// Plans a show of about 90 seconds from the accepted pool, renders it into
+/// `data_dir/renders/demo-show.mp4` and prints what the planner and the render did.
+pub async fn plan_and_render(engine: &Engine) -> anyhow::Result<()> {
+    use gala_pipeline::show::propose::{propose, ProposeOptions};
+    use gala_pipeline::show::{store, RunningOrder, ShowMeta};
+
+    let pool = gala_pipeline::show::pool::accepted_pool(&engine.db).await?;
+    let acts_ms: i64 = pool.iter().map(|c| c.duration_ms).sum();
+    let target_ms = (acts_ms * 8 / 10).clamp(60_000, 90_000);
+    let meta = ShowMeta {
+        title: "Gala Demo Show".into(),
+        starts_at: "2027-02-05T20:00".into(),
+        target_ms,
+        tolerance_ms: 10_000,
+        house_format: "default".into(),
+    };
+    let show = store::create(&engine.db, meta, RunningOrder::default(), None).await?;
+    let options = ProposeOptions { language: Some("en".into()), seed: Some(7), ..ProposeOptions::default() };
+    let (saved, plan) = propose(&engine.db, show.id, show.version, &options, &engine.config.planner, None).await?;
+    println!(
+        "Planned show {} from {} accepted acts: {} items, {:.1} s against a target of {:.1} s ({}).",
+        show.id,
+        pool.len(),
+        saved.order.items.len(),
+        plan.total_ms as f64 / 1000.0,
+        target_ms as f64 / 1000.0,
+        if plan.within_tolerance { "within the tolerance" } else { "OUTSIDE the tolerance" }
+    );
+    for w in &plan.warnings {
+        println!("  planner: {w}");
+    }
+    for (item, why) in saved.order.items.iter().zip(&plan.explanations).take(6) {
+        println!("  {:<44} {}", gala_pipeline::show::summary::item_name(item), why.text);
+    }
+    let out = engine.config.data_dir.join("renders").join("demo-show.mp4");
+    let done = super::render::render_with_bar(engine, show.id, &out).await?;
+    super::render::print_summary(&done, &out);
+    Ok(())
 }

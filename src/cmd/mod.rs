@@ -4,6 +4,7 @@ pub mod admin;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod demo_show;
 pub mod ingest;
 pub mod models;
 pub mod models_check;
