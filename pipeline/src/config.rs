@@ -43,8 +43,10 @@ pub struct Config {
     pub duplicates: MatchThresholds,
     /// The analysis jobs' budgets and the thresholds of the moderation verdict.
     pub moderation: crate::analysis::ModerationConfig,
-    /// The local AI models, per role (captions, moderation, script writer).
+    /// The local AI models, per role (captions, moderation, script writer, voice).
     pub models: crate::ai::ModelsConfig,
+    /// Host cards, bumpers, breaks and slates: templates, font, padding of the spoken line.
+    pub cards: crate::render::cards::CardsConfig,
 }
 
 impl Default for Config {
@@ -63,6 +65,7 @@ impl Default for Config {
             duplicates: MatchThresholds::default(),
             moderation: crate::analysis::ModerationConfig::default(),
             models: crate::ai::ModelsConfig::default(),
+            cards: crate::render::cards::CardsConfig::default(),
         }
     }
 }

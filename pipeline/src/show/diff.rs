@@ -8,13 +8,30 @@ use super::model::{Item, ItemId, RunningOrder, ShowMeta};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    Added { item: Item, at: usize },
-    Removed { item: Item, was_at: usize },
+    Added {
+        item: Item,
+        at: usize,
+    },
+    Removed {
+        item: Item,
+        was_at: usize,
+    },
     /// The item's place among the items both versions share changed.
-    Moved { id: ItemId, from: usize, to: usize },
+    Moved {
+        id: ItemId,
+        from: usize,
+        to: usize,
+    },
     /// Same id, different content (trim, line, length, lock).
-    Changed { id: ItemId, before: Item, after: Item },
-    Meta { before: ShowMeta, after: ShowMeta },
+    Changed {
+        id: ItemId,
+        before: Item,
+        after: Item,
+    },
+    Meta {
+        before: ShowMeta,
+        after: ShowMeta,
+    },
 }
 
 pub fn diff(
@@ -25,16 +42,25 @@ pub fn diff(
 ) -> Vec<Change> {
     let mut changes = Vec::new();
     if before_meta != after_meta {
-        changes.push(Change::Meta { before: before_meta.clone(), after: after_meta.clone() });
+        changes.push(Change::Meta {
+            before: before_meta.clone(),
+            after: after_meta.clone(),
+        });
     }
     for (i, it) in before.items.iter().enumerate() {
         if after.get(it.id).is_none() {
-            changes.push(Change::Removed { item: it.clone(), was_at: i });
+            changes.push(Change::Removed {
+                item: it.clone(),
+                was_at: i,
+            });
         }
     }
     for (i, it) in after.items.iter().enumerate() {
         match before.get(it.id) {
-            None => changes.push(Change::Added { item: it.clone(), at: i }),
+            None => changes.push(Change::Added {
+                item: it.clone(),
+                at: i,
+            }),
             Some(old) if old != it => changes.push(Change::Changed {
                 id: it.id,
                 before: old.clone(),
@@ -45,10 +71,18 @@ pub fn diff(
     }
     // Moves: compare the order of the ids both versions share; the items outside a longest
     // common subsequence are the ones that moved.
-    let shared_before: Vec<ItemId> =
-        before.items.iter().map(|i| i.id).filter(|id| after.get(*id).is_some()).collect();
-    let shared_after: Vec<ItemId> =
-        after.items.iter().map(|i| i.id).filter(|id| before.get(*id).is_some()).collect();
+    let shared_before: Vec<ItemId> = before
+        .items
+        .iter()
+        .map(|i| i.id)
+        .filter(|id| after.get(*id).is_some())
+        .collect();
+    let shared_after: Vec<ItemId> = after
+        .items
+        .iter()
+        .map(|i| i.id)
+        .filter(|id| before.get(*id).is_some())
+        .collect();
     let stay = lcs(&shared_before, &shared_after);
     for (to, id) in shared_after.iter().enumerate() {
         if !stay.contains(id) {

@@ -42,7 +42,11 @@ pub enum ItemKind {
     /// human host when one is supplied.
     HostCard(HostCard),
     /// A short ident from a template.
-    Bumper { template: String, text: String, duration_ms: i64 },
+    Bumper {
+        template: String,
+        text: String,
+        duration_ms: i64,
+    },
     /// A planned break (sponsors, intermission), shown as a break card.
     Break { label: String, duration_ms: i64 },
     /// A plain slate with a message.
@@ -111,20 +115,49 @@ pub struct RunningOrder {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Edit {
     /// Move an item so that it ends up at `to` (0-based, in the order after the move).
-    Move { item: ItemId, to: usize },
-    Lock { item: ItemId, locked: bool },
+    Move {
+        item: ItemId,
+        to: usize,
+    },
+    Lock {
+        item: ItemId,
+        locked: bool,
+    },
     /// New in/out points of an act, within its clip.
-    Trim { item: ItemId, in_ms: i64, out_ms: i64 },
+    Trim {
+        item: ItemId,
+        in_ms: i64,
+        out_ms: i64,
+    },
     /// Insert a new item at `at` (0-based); its id is assigned.
-    Insert { at: usize, kind: ItemKind, #[serde(default)] locked: bool },
-    Remove { item: ItemId },
+    Insert {
+        at: usize,
+        kind: ItemKind,
+        #[serde(default)]
+        locked: bool,
+    },
+    Remove {
+        item: ItemId,
+    },
     /// New text of a host card (written by the director or rewritten by the writer).
-    SetHostLine { item: ItemId, line: String, writer: String, duration_ms: i64 },
+    SetHostLine {
+        item: ItemId,
+        line: String,
+        writer: String,
+        duration_ms: i64,
+    },
     /// New length of a card, bumper, break or slate.
-    SetDuration { item: ItemId, duration_ms: i64 },
-    SetMeta { meta: ShowMeta },
+    SetDuration {
+        item: ItemId,
+        duration_ms: i64,
+    },
+    SetMeta {
+        meta: ShowMeta,
+    },
     /// Replace the whole running order (a planner proposal taken, or an undo).
-    Replace { items: Vec<Item> },
+    Replace {
+        items: Vec<Item>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -169,7 +202,9 @@ impl RunningOrder {
 
     /// Keeps `next_id` past every id in use (ids are never reused, even after a removal).
     fn bump_next_id(&mut self) {
-        self.next_id = self.next_id.max(self.items.iter().map(|i| i.id + 1).max().unwrap_or(0));
+        self.next_id = self
+            .next_id
+            .max(self.items.iter().map(|i| i.id + 1).max().unwrap_or(0));
     }
 
     fn take_id(&mut self) -> ItemId {
@@ -195,7 +230,10 @@ impl RunningOrder {
             Edit::Move { item, to } => {
                 let from = self.position(*item)?;
                 if *to >= self.items.len() {
-                    return Err(EditError::BadPosition { at: *to, len: self.items.len() });
+                    return Err(EditError::BadPosition {
+                        at: *to,
+                        len: self.items.len(),
+                    });
                 }
                 if self.items[from].locked {
                     return Err(EditError::Locked(*item));
@@ -218,7 +256,11 @@ impl RunningOrder {
                 let at = self.position(*item)?;
                 self.items[at].locked = *locked;
             }
-            Edit::Trim { item, in_ms, out_ms } => {
+            Edit::Trim {
+                item,
+                in_ms,
+                out_ms,
+            } => {
                 let it = self.unlocked_mut(*item)?;
                 let ItemKind::Act(act) = &mut it.kind else {
                     return Err(EditError::Invalid("only acts can be trimmed".into()));
@@ -234,16 +276,27 @@ impl RunningOrder {
             }
             Edit::Insert { at, kind, locked } => {
                 if *at > self.items.len() {
-                    return Err(EditError::BadPosition { at: *at, len: self.items.len() });
+                    return Err(EditError::BadPosition {
+                        at: *at,
+                        len: self.items.len(),
+                    });
                 }
                 check_kind(kind)?;
                 if self.items[*at..].iter().any(|i| i.locked) {
                     return Err(EditError::Invalid(
-                        "inserting here would move a locked item; insert after it or unlock it".into(),
+                        "inserting here would move a locked item; insert after it or unlock it"
+                            .into(),
                     ));
                 }
                 let id = self.take_id();
-                self.items.insert(*at, Item { id, locked: *locked, kind: kind.clone() });
+                self.items.insert(
+                    *at,
+                    Item {
+                        id,
+                        locked: *locked,
+                        kind: kind.clone(),
+                    },
+                );
             }
             Edit::Remove { item } => {
                 let at = self.position(*item)?;
@@ -257,7 +310,12 @@ impl RunningOrder {
                 }
                 self.items.remove(at);
             }
-            Edit::SetHostLine { item, line, writer, duration_ms } => {
+            Edit::SetHostLine {
+                item,
+                line,
+                writer,
+                duration_ms,
+            } => {
                 let it = self.unlocked_mut(*item)?;
                 let ItemKind::HostCard(card) = &mut it.kind else {
                     return Err(EditError::Invalid("only host cards have a line".into()));
@@ -266,7 +324,9 @@ impl RunningOrder {
                     return Err(EditError::Invalid("the host line is empty".into()));
                 }
                 if *duration_ms < MIN_ITEM_MS {
-                    return Err(EditError::Invalid("a card must last at least one frame".into()));
+                    return Err(EditError::Invalid(
+                        "a card must last at least one frame".into(),
+                    ));
                 }
                 card.line = line.trim().to_string();
                 card.writer = writer.clone();
@@ -274,12 +334,16 @@ impl RunningOrder {
             }
             Edit::SetDuration { item, duration_ms } => {
                 if *duration_ms < MIN_ITEM_MS {
-                    return Err(EditError::Invalid("an item must last at least one frame".into()));
+                    return Err(EditError::Invalid(
+                        "an item must last at least one frame".into(),
+                    ));
                 }
                 let it = self.unlocked_mut(*item)?;
                 match &mut it.kind {
                     ItemKind::Act(_) => {
-                        return Err(EditError::Invalid("trim an act instead of setting its length".into()))
+                        return Err(EditError::Invalid(
+                            "trim an act instead of setting its length".into(),
+                        ))
                     }
                     ItemKind::HostCard(c) => c.duration_ms = *duration_ms,
                     ItemKind::Bumper { duration_ms: d, .. }
@@ -293,7 +357,10 @@ impl RunningOrder {
                 for it in items {
                     check_kind(&it.kind)?;
                     if !seen.insert(it.id) {
-                        return Err(EditError::Invalid(format!("item id {} appears twice", it.id)));
+                        return Err(EditError::Invalid(format!(
+                            "item id {} appears twice",
+                            it.id
+                        )));
                     }
                 }
                 self.items = items.clone();
@@ -331,16 +398,24 @@ fn check_kind(kind: &ItemKind) -> Result<(), EditError> {
 /// Checks a show's title, start and lengths.
 pub fn check_meta(meta: &ShowMeta) -> Result<(), EditError> {
     if meta.title.trim().is_empty() || meta.title.chars().count() > 200 {
-        return Err(EditError::Invalid("the title must have 1 to 200 characters".into()));
+        return Err(EditError::Invalid(
+            "the title must have 1 to 200 characters".into(),
+        ));
     }
     if parse_clock(&meta.starts_at).is_none() {
-        return Err(EditError::Invalid("the start must be a date and time like 2027-02-05T20:00".into()));
+        return Err(EditError::Invalid(
+            "the start must be a date and time like 2027-02-05T20:00".into(),
+        ));
     }
     if meta.target_ms < 60_000 || meta.target_ms > 24 * 3_600_000 {
-        return Err(EditError::Invalid("the target length must be between 1 minute and 24 hours".into()));
+        return Err(EditError::Invalid(
+            "the target length must be between 1 minute and 24 hours".into(),
+        ));
     }
     if meta.tolerance_ms < 0 || meta.tolerance_ms > meta.target_ms / 2 {
-        return Err(EditError::Invalid("the tolerance must be between 0 and half the target".into()));
+        return Err(EditError::Invalid(
+            "the tolerance must be between 0 and half the target".into(),
+        ));
     }
     Ok(())
 }
@@ -359,7 +434,10 @@ pub fn parse_clock(s: &str) -> Option<(i64, i64)> {
     if !(0..24).contains(&h) || !(0..60).contains(&min) || !(0..60).contains(&sec) {
         return None;
     }
-    Some((days_from_civil(y, m, day), ((h * 60 + min) * 60 + sec) * 1000))
+    Some((
+        days_from_civil(y, m, day),
+        ((h * 60 + min) * 60 + sec) * 1000,
+    ))
 }
 
 // Howard Hinnant's days_from_civil.
