@@ -76,10 +76,14 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String>
                 .map_err(|e| e.to_string())?;
             pos += next;
             o
-        } else {
-            let rest = &samples[pos.min(samples.len())..];
+        } else if pos < samples.len() {
+            let rest = &samples[pos..];
             pos = samples.len();
             r.process_partial(Some(&[rest]), None)
+                .map_err(|e| e.to_string())?
+        } else {
+            // Flush what the resampler still holds.
+            r.process_partial(None::<&[&[f32]]>, None)
                 .map_err(|e| e.to_string())?
         };
         out.extend_from_slice(&block[0]);
