@@ -49,6 +49,8 @@ pub struct Config {
     pub models: crate::ai::ModelsConfig,
     /// The program render (`gala render`): graphics, transitions, captions.
     pub render: RenderConfig,
+    /// Host cards, bumpers, breaks and slates: templates, font, padding of the spoken line.
+    pub cards: crate::render::cards::CardsConfig,
 }
 
 impl Default for Config {
@@ -69,6 +71,7 @@ impl Default for Config {
             planner: crate::planner::PlannerConfig::default(),
             models: crate::ai::ModelsConfig::default(),
             render: RenderConfig::default(),
+            cards: crate::render::cards::CardsConfig::default(),
         }
     }
 }

@@ -11,6 +11,9 @@
 //!   detection (the AI models come later).
 //! - [`ai`]: the local AI models on candle (captions, moderation, the host's writer) and their
 //!   registry; no database, no HTTP.
+//! - [`voice`]: the host's voice, text to speech (espeak-ng, or a Parler-TTS model on candle).
+//! - [`render`]: the program render; [`render::cards`] draws host cards, bumpers, breaks and
+//!   slates from templates.
 //! - [`engine`]: the handles (database, store, queue) built once from the configuration.
 //! - [`demo`]: the generated demo material.
 
@@ -25,6 +28,7 @@ pub mod planner;
 pub mod render;
 pub mod show;
 pub mod storage;
+pub mod voice;
 
 pub use config::Config;
 pub use engine::Engine;

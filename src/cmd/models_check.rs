@@ -146,6 +146,23 @@ fn check(config: &Config, role: &str) -> Result<(ModelSummary, f64, String), Mod
             );
             Ok((summary, load_s, smoke))
         }
+        "voice" => {
+            use gala_pipeline::voice::Voice;
+            let model = registry::load_voice(models)?;
+            let load_s = started.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let mut ctl = RunControl::unlimited(&mut progress);
+            let speech = model
+                .speak("Good evening, and welcome.", "en", &mut ctl)
+                .map_err(|e| run_error(role, e))?;
+            let smoke = format!(
+                "\"Good evening, and welcome.\" → {} ms of speech at {} Hz in {:.2} s",
+                speech.duration_ms(),
+                speech.rate,
+                t.elapsed().as_secs_f64()
+            );
+            Ok((model.summary(), load_s, smoke))
+        }
         other => Err(ModelError::Run {
             role: "models",
             reason: format!("unknown role {other}"),

@@ -31,6 +31,8 @@ pub struct ModelsConfig {
     pub image_moderation: ImageModelConfig,
     /// The host's lines (and, where enabled, bilingual subtitles and policy moderation).
     pub writer: WriterConfig,
+    /// The host's voice (text to speech); empty: espeak-ng.
+    pub voice: crate::voice::VoiceConfig,
 }
 
 impl Default for ModelsConfig {
@@ -41,6 +43,7 @@ impl Default for ModelsConfig {
             text_moderation: TextModelConfig::default(),
             image_moderation: ImageModelConfig::default(),
             writer: WriterConfig::default(),
+            voice: crate::voice::VoiceConfig::default(),
         }
     }
 }
@@ -66,6 +69,7 @@ impl ModelsConfig {
             self.text_moderation.source(),
             self.image_moderation.source(),
             self.writer.source(),
+            self.voice.source(),
         ]
     }
 }
@@ -218,4 +222,10 @@ pub fn load_translator(models: &ModelsConfig) -> Result<Box<dyn Translator>, Mod
     }
     let cfg = located(&models.writer, models.writer.source(), |c, p| c.path = p)?;
     super::writer::translate::load(&cfg, &super::device(&models.device)?)
+}
+
+/// The voice model of the configuration (text to speech for the host cards).
+pub fn load_voice(models: &ModelsConfig) -> Result<crate::voice::ParlerVoice, ModelError> {
+    let cfg = located(&models.voice, models.voice.source(), |c, p| c.path = p)?;
+    crate::voice::parler::load(&cfg, &super::device(&models.device)?)
 }

@@ -16,6 +16,7 @@
 
 mod assemble;
 mod audio;
+pub mod cards;
 mod avc;
 pub mod export;
 pub mod job;
