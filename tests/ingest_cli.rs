@@ -82,4 +82,38 @@ fn the_demo_ends_with_every_clip_as_expected() {
         all.contains("truncated.mp4") && all.contains("rejected"),
         "{all}"
     );
+    // It ends with a planned show rendered to a master whose length is the planned frames.
+    assert!(all.contains("clips accepted as submissions"), "{all}");
+    assert!(
+        all.contains("Planned show") && all.contains("within the tolerance"),
+        "{all}"
+    );
+    let master = sb.path("data/renders/demo-show.mp4");
+    let frames_line = all
+        .lines()
+        .find(|l| l.starts_with("Rendered version"))
+        .unwrap_or_else(|| panic!("no render summary: {all}"));
+    let frames: u64 = frames_line
+        .split(": ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{frames_line}"));
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_packets"])
+        .args(["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
+        .arg(&master)
+        .output()
+        .unwrap();
+    let probed: u64 = String::from_utf8_lossy(&probe.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert_eq!(probed, frames, "the master holds the planned frames");
+    for side in ["rundown.csv", "rundown.json", "otio"] {
+        assert!(
+            master.with_extension(side).exists(),
+            "{side} beside the master"
+        );
+    }
 }

@@ -5,8 +5,8 @@
 use gala_pipeline::ingest::clips::{Clip, ClipState};
 use gala_pipeline::{demo::DemoClip, now_ms, Engine};
 use gala_studio::accounts::{self, DisplayName, Email, Status};
-use gala_studio::auth::Role;
 use gala_studio::auth::password::{Hasher, Password};
+use gala_studio::auth::Role;
 use gala_studio::submissions::form::{Category, Credits, Person, Title, ValidSubmission};
 use gala_studio::submissions::repo;
 
@@ -14,9 +14,22 @@ use gala_studio::submissions::repo;
 pub const DIRECTOR_EMAIL: &str = "director@demo.gala.test";
 pub const DIRECTOR_PASSWORD: &str = "demo-director";
 
-const CREATORS: [&str; 5] = ["Lin Yue", "Ada Brook", "Chen Hao", "Maya Stone", "Zhou Qing"];
+const CREATORS: [&str; 5] = [
+    "Lin Yue",
+    "Ada Brook",
+    "Chen Hao",
+    "Maya Stone",
+    "Zhou Qing",
+];
 
-async fn account(engine: &Engine, hasher: &Hasher, email: &str, name: &str, role: Role, password: &str) -> anyhow::Result<i64> {
+async fn account(
+    engine: &Engine,
+    hasher: &Hasher,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> anyhow::Result<i64> {
     let email = Email::parse(email).map_err(|k| anyhow::anyhow!("demo email: {k}"))?;
     if let Some(a) = accounts::find_by_email(&engine.db, &email).await? {
         return Ok(a.id);
@@ -24,18 +37,37 @@ async fn account(engine: &Engine, hasher: &Hasher, email: &str, name: &str, role
     let name = DisplayName::parse(name).map_err(|k| anyhow::anyhow!("demo name: {k}"))?;
     let password = Password::parse(password).map_err(|k| anyhow::anyhow!("demo password: {k}"))?;
     let hash = hasher.hash(&password).await?;
-    Ok(accounts::create(&engine.db, &email, &name, &hash, role, Status::Active).await?.id)
+    Ok(
+        accounts::create(&engine.db, &email, &name, &hash, role, Status::Active)
+            .await?
+            .id,
+    )
 }
 
 /// Every ready clip becomes an accepted submission (categories and creators in turn, a
 /// review score from 3 to 5); returns how many were accepted.
-pub async fn seed_accepted(engine: &Engine, made: &[DemoClip], done: &[Clip]) -> anyhow::Result<usize> {
+pub async fn seed_accepted(
+    engine: &Engine,
+    made: &[DemoClip],
+    done: &[Clip],
+) -> anyhow::Result<usize> {
     let hasher = Hasher::default();
-    let director = account(engine, &hasher, DIRECTOR_EMAIL, "Demo Director", Role::Director, DIRECTOR_PASSWORD).await?;
+    let director = account(
+        engine,
+        &hasher,
+        DIRECTOR_EMAIL,
+        "Demo Director",
+        Role::Director,
+        DIRECTOR_PASSWORD,
+    )
+    .await?;
     let mut creators = Vec::new();
     for (i, name) in CREATORS.iter().enumerate() {
         let email = format!("creator{}@demo.gala.test", i + 1);
-        creators.push((account(engine, &hasher, &email, name, Role::Creator, "demo-creator").await?, *name));
+        creators.push((
+            account(engine, &hasher, &email, name, Role::Creator, "demo-creator").await?,
+            *name,
+        ));
     }
     let mut accepted = 0;
     for (i, (clip, result)) in made.iter().zip(done).enumerate() {
@@ -57,7 +89,10 @@ pub async fn seed_accepted(engine: &Engine, made: &[DemoClip], done: &[Clip]) ->
             title: Title::parse(&title).map_err(|k| anyhow::anyhow!("demo title: {k}"))?,
             description: format!("Demo clip {}: {}", clip.name, clip.about),
             credits: Credits {
-                people: vec![Person { name: creator.to_string(), role: "director".into() }],
+                people: vec![Person {
+                    name: creator.to_string(),
+                    role: "director".into(),
+                }],
                 ai_tools: vec!["lavfi".into()],
             },
             language: "none".into(),
@@ -102,8 +137,20 @@ pub async fn plan_and_render(engine: &Engine) -> anyhow::Result<()> {
         house_format: "default".into(),
     };
     let show = store::create(&engine.db, meta, RunningOrder::default(), None).await?;
-    let options = ProposeOptions { language: Some("en".into()), seed: Some(7), ..ProposeOptions::default() };
-    let (saved, plan) = propose(&engine.db, show.id, show.version, &options, &engine.config.planner, None).await?;
+    let options = ProposeOptions {
+        language: Some("en".into()),
+        seed: Some(7),
+        ..ProposeOptions::default()
+    };
+    let (saved, plan) = propose(
+        &engine.db,
+        show.id,
+        show.version,
+        &options,
+        &engine.config.planner,
+        None,
+    )
+    .await?;
     println!(
         "Planned show {} from {} accepted acts: {} items, {:.1} s against a target of {:.1} s ({}).",
         show.id,
@@ -117,7 +164,11 @@ pub async fn plan_and_render(engine: &Engine) -> anyhow::Result<()> {
         println!("  planner: {w}");
     }
     for (item, why) in saved.order.items.iter().zip(&plan.explanations).take(6) {
-        println!("  {:<44} {}", gala_pipeline::show::summary::item_name(item), why.text);
+        println!(
+            "  {:<44} {}",
+            gala_pipeline::show::summary::item_name(item),
+            why.text
+        );
     }
     let out = engine.config.data_dir.join("renders").join("demo-show.mp4");
     let done = super::render::render_with_bar(engine, show.id, &out).await?;

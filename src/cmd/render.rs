@@ -20,9 +20,12 @@ pub struct Args {
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
-    let out = args
-        .out
-        .unwrap_or_else(|| config.data_dir.join("renders").join(format!("show-{}.mp4", args.show)));
+    let out = args.out.unwrap_or_else(|| {
+        config
+            .data_dir
+            .join("renders")
+            .join(format!("show-{}.mp4", args.show))
+    });
     let engine = Engine::open(config).await?;
     let done = render_with_bar(&engine, args.show, &out).await?;
     print_summary(&done, &out);
@@ -30,7 +33,11 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Renders with a progress bar (frames, ETA) on the terminal.
-pub async fn render_with_bar(engine: &Engine, show: i64, out: &std::path::Path) -> anyhow::Result<ShowRender> {
+pub async fn render_with_bar(
+    engine: &Engine,
+    show: i64,
+    out: &std::path::Path,
+) -> anyhow::Result<ShowRender> {
     let bar = ProgressBar::new(1);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} frames  {msg}")
@@ -78,16 +85,29 @@ pub fn print_summary(done: &ShowRender, out: &std::path::Path) {
             .iter()
             .map(|s| format!("{}{}", if s.copied { "copy " } else { "encode " }, s.frames))
             .collect();
-        println!("  {:>4} {:<9} {:<40} {:>6} frames  [{}]", item.id, item.kind, item.title.chars().take(40).collect::<String>(), item.frames, how.join(", "));
+        println!(
+            "  {:>4} {:<9} {:<40} {:>6} frames  [{}]",
+            item.id,
+            item.kind,
+            item.title.chars().take(40).collect::<String>(),
+            item.frames,
+            how.join(", ")
+        );
         if let Some(rep) = &item.replaced {
-            println!("       REPLACED by a slate from frame {}: {}", rep.from_frame, rep.reason);
+            println!(
+                "       REPLACED by a slate from frame {}: {}",
+                rep.from_frame, rep.reason
+            );
         }
     }
     for (id, problem) in &done.problems {
         println!("  item {id}: {problem}");
     }
     for c in &done.card_lengths {
-        println!("  host card {} lasts {} ms as spoken (planned {} ms)", c.item, c.rendered_ms, c.planned_ms);
+        println!(
+            "  host card {} lasts {} ms as spoken (planned {} ms)",
+            c.item, c.rendered_ms, c.planned_ms
+        );
     }
     match &done.lengths_saved {
         Some(Ok(v)) => println!("The show took over the spoken card lengths as version {v}."),

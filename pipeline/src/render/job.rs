@@ -28,7 +28,11 @@ pub fn subject(show_id: i64) -> String {
 
 /// Where the master of show `id` is written.
 pub fn master_path(engine: &Engine, id: i64) -> std::path::PathBuf {
-    engine.config.data_dir.join("renders").join(format!("show-{id}.mp4"))
+    engine
+        .config
+        .data_dir
+        .join("renders")
+        .join(format!("show-{id}.mp4"))
 }
 
 pub struct RenderHandler {
@@ -48,9 +52,13 @@ impl Handler for RenderHandler {
             let c = ctx.clone();
             let progress = Arc::new(move |p: super::Progress| {
                 let f = p.frames_done as f64 / p.frames_total.max(1) as f64;
-                c.progress(f, Some(&format!("{} of {} frames", p.frames_done, p.frames_total)));
+                c.progress(
+                    f,
+                    Some(&format!("{} of {} frames", p.frames_done, p.frames_total)),
+                );
             });
-            let done = match super::show::render_show(&self.engine, p.show_id, &out, progress).await {
+            let done = match super::show::render_show(&self.engine, p.show_id, &out, progress).await
+            {
                 Ok(d) => d,
                 Err(e) if e.downcast_ref::<crate::show::StoreError>().is_some() => {
                     return Err(JobError::Fatal(format!("{e:#}")))

@@ -16,11 +16,11 @@
 
 mod assemble;
 mod audio;
-pub mod cards;
 mod avc;
+pub mod cards;
 pub mod export;
-pub mod job;
 mod graphics;
+pub mod job;
 mod mux;
 mod play;
 pub mod segment;

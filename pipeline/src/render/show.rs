@@ -61,7 +61,10 @@ pub fn resolve(
                     },
                     Err(e) => {
                         problems.push((item.id, format!("{e:#}")));
-                        Source::Slate { text: format!("{} — {}", act.title, act.creator), duration_ms }
+                        Source::Slate {
+                            text: format!("{} — {}", act.title, act.creator),
+                            duration_ms,
+                        }
                     }
                 };
                 ("act", act.title.clone(), act.creator.clone(), source)
@@ -74,24 +77,38 @@ pub fn resolve(
                 let voice = if spec.speak { voice } else { None };
                 let source = match cards.render(&spec, &cfg.house, voice, &out, &mut ctl) {
                     Ok(report) => {
-                        if report.duration_ms != duration_ms && matches!(other, ItemKind::HostCard(_)) {
+                        if report.duration_ms != duration_ms
+                            && matches!(other, ItemKind::HostCard(_))
+                        {
                             card_lengths.push(CardLength {
                                 item: item.id,
                                 planned_ms: duration_ms,
                                 rendered_ms: report.duration_ms,
                             });
                         }
-                        Source::Segment(Segment { path: out, frames: u64::from(report.frames) })
+                        Source::Segment(Segment {
+                            path: out,
+                            frames: u64::from(report.frames),
+                        })
                     }
                     Err(e) => {
                         problems.push((item.id, format!("card: {e}")));
-                        Source::Slate { text: card_text(&spec), duration_ms }
+                        Source::Slate {
+                            text: card_text(&spec),
+                            duration_ms,
+                        }
                     }
                 };
                 (kind_name(other), card_text(&spec), String::new(), source)
             }
         };
-        items.push(PlanItem { id: item.id, kind: kind.into(), title, creator, source });
+        items.push(PlanItem {
+            id: item.id,
+            kind: kind.into(),
+            title,
+            creator,
+            source,
+        });
     }
     Ok(ResolvedShow {
         plan: RenderPlan {
@@ -125,7 +142,10 @@ fn card_text(spec: &CardSpec) -> String {
 }
 
 /// The act's normalized file and its current captions (the first language shown).
-async fn act_source(engine: &Engine, clip_id: i64) -> anyhow::Result<(std::path::PathBuf, Vec<crate::ai::captions::Cue>)> {
+async fn act_source(
+    engine: &Engine,
+    clip_id: i64,
+) -> anyhow::Result<(std::path::PathBuf, Vec<crate::ai::captions::Cue>)> {
     let clip = clips::get(&engine.db, clip_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("clip {clip_id} is gone"))?;
@@ -171,9 +191,14 @@ pub async fn render_show(
     let (engine2, out2, show2) = (engine.clone(), out.to_path_buf(), show.clone());
     let handle = tokio::runtime::Handle::current();
     let (report, card_lengths, problems) = tokio::task::spawn_blocking(move || {
-        let parent = out2.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = out2
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent)?;
-        let work = tempfile::Builder::new().prefix(".cards-").tempdir_in(parent)?;
+        let work = tempfile::Builder::new()
+            .prefix(".cards-")
+            .tempdir_in(parent)?;
         let resolved = resolve(&engine2, &handle, &show2, voice.as_deref(), work.path())?;
         let report = super::render(&resolved.plan, &out2, &|p| progress(p))?;
         super::export::write_all(&out2, &resolved.plan, &report)?;
@@ -185,7 +210,10 @@ pub async fn render_show(
     } else {
         let edits: Vec<crate::show::Edit> = card_lengths
             .iter()
-            .map(|c| crate::show::Edit::SetDuration { item: c.item, duration_ms: c.rendered_ms })
+            .map(|c| crate::show::Edit::SetDuration {
+                item: c.item,
+                duration_ms: c.rendered_ms,
+            })
             .collect();
         Some(
             crate::show::store::edit(&engine.db, id, show.version, &edits, None)
@@ -194,5 +222,11 @@ pub async fn render_show(
                 .map_err(|e| e.to_string()),
         )
     };
-    Ok(ShowRender { report, version: show.version, card_lengths, problems, lengths_saved })
+    Ok(ShowRender {
+        report,
+        version: show.version,
+        card_lengths,
+        problems,
+        lengths_saved,
+    })
 }

@@ -46,7 +46,10 @@ pub async fn propose(
 ) -> Result<(ShowRecord, Plan), ProposeError> {
     let show = store::get(db, id).await?;
     if show.version != expected_version {
-        return Err(StoreError::Conflict { current: show.version }.into());
+        return Err(StoreError::Conflict {
+            current: show.version,
+        }
+        .into());
     }
     let pool = super::pool::accepted_pool(db).await?;
     let request = PlanRequest {
@@ -61,7 +64,9 @@ pub async fn propose(
     let plan = tokio::task::spawn_blocking(move || planner::plan(&request, &pool, &cfg))
         .await
         .map_err(anyhow::Error::from)??;
-    let edit = Edit::Replace { items: plan.order.items.clone() };
+    let edit = Edit::Replace {
+        items: plan.order.items.clone(),
+    };
     let saved = store::edit(db, id, expected_version, &[edit], author).await?;
     Ok((saved, plan))
 }

@@ -72,6 +72,23 @@ pub fn write_tiny(dir: &Path) -> Result<u64, String> {
         let ones = Tensor::ones(dims, DType::F32, &Device::Cpu).map_err(err)?;
         varmap.set_one(&name, ones).map_err(err)?;
     }
+    // Weight-normalized convolutions divide by the norm of `weight_v`, which the VarMap
+    // starts at zero: give them random directions and unit gains, as a trained codec has.
+    let normed: Vec<(String, Vec<usize>)> = {
+        let data = varmap.data().lock().map_err(|e| e.to_string())?;
+        data.iter()
+            .filter(|(n, _)| n.ends_with(".weight_v") || n.ends_with(".weight_g"))
+            .map(|(n, v)| (n.clone(), v.as_tensor().dims().to_vec()))
+            .collect()
+    };
+    for (name, dims) in normed {
+        let value = if name.ends_with(".weight_v") {
+            Tensor::randn(0f32, 1f32, dims, &Device::Cpu).map_err(err)?
+        } else {
+            Tensor::ones(dims, DType::F32, &Device::Cpu).map_err(err)?
+        };
+        varmap.set_one(&name, value).map_err(err)?;
+    }
     let data = varmap.data().lock().map_err(|e| e.to_string())?;
     let parameters = data.values().map(|v| v.elem_count() as u64).sum();
     let tensors: HashMap<String, Tensor> = data

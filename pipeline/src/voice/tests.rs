@@ -54,7 +54,7 @@ fn espeak_speaks_mandarin_at_house_loudness() {
     let speech = speak(&voice, text, "zh-CN").unwrap();
     let ms = speech.duration_ms();
     // 22 syllables: a few seconds.
-    assert!((2_500..=9_000).contains(&ms), "{ms} ms");
+    assert!((2_500..=12_000).contains(&ms), "{ms} ms");
     let h = house();
     let out = to_house(&speech, &h).unwrap();
     assert_house_loudness(&out, &h);

@@ -23,8 +23,8 @@ mod duplicates;
 mod load;
 mod moderation;
 mod normalize;
-mod render;
 mod planner;
+mod render;
 mod studio;
 mod upload;
 mod writer;
@@ -146,7 +146,6 @@ enum What {
         #[arg(long, default_value_t = 8)]
         frames: usize,
     },
-<<<<<<< HEAD
     /// Render a generated program of 320x180 acts: the copy path (lower thirds and fades
     /// encoded, the rest stream-copied) against `ffmpeg -f concat -c copy` of the same clips,
     /// and the encode path (captions burned in, every frame encoded) against real time.
@@ -165,7 +164,6 @@ enum What {
         /// Plans timed per size (the median is printed).
         #[arg(long, default_value_t = 5)]
         runs: usize,
->>>>>>> helper-planner
     },
 }
 

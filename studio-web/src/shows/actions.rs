@@ -57,7 +57,15 @@ async fn run_planner(
     options: &ProposeOptions,
 ) -> Result<(gala_pipeline::show::ShowRecord, Plan), ProposeError> {
     let engine = &state.engine;
-    propose(&engine.db, id, expected, options, &engine.config.planner, Some(user.id)).await
+    propose(
+        &engine.db,
+        id,
+        expected,
+        options,
+        &engine.config.planner,
+        Some(user.id),
+    )
+    .await
 }
 
 /// Proposes a running order for the show from the accepted pool (locked items stay) and saves
@@ -73,22 +81,27 @@ async fn plan_api(
     JsonBody(body): JsonBody<PlanBody>,
 ) -> Result<Response, WebError> {
     require_director(&user)?;
-    Ok(match run_planner(&state, &user, id, body.expected_version, &body.options).await {
-        Ok((saved, plan)) => Json(PlanAnswer {
-            state: saved.into(),
-            explanations: plan.explanations,
-            warnings: plan.warnings,
-            within_tolerance: plan.within_tolerance,
-        })
-        .into_response(),
-        Err(ProposeError::Store(e)) => store_error(e),
-        Err(ProposeError::Plan(e)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(InvalidBody { error: "invalid_plan".into(), message: e.to_string() }),
-        )
+    Ok(
+        match run_planner(&state, &user, id, body.expected_version, &body.options).await {
+            Ok((saved, plan)) => Json(PlanAnswer {
+                state: saved.into(),
+                explanations: plan.explanations,
+                warnings: plan.warnings,
+                within_tolerance: plan.within_tolerance,
+            })
             .into_response(),
-        Err(ProposeError::Other(e)) => WebError::Internal(e).into_response(),
-    })
+            Err(ProposeError::Store(e)) => store_error(e),
+            Err(ProposeError::Plan(e)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(InvalidBody {
+                    error: "invalid_plan".into(),
+                    message: e.to_string(),
+                }),
+            )
+                .into_response(),
+            Err(ProposeError::Other(e)) => WebError::Internal(e).into_response(),
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,9 +130,17 @@ async fn plan_page(
     FormBody(form): FormBody<PlanForm>,
 ) -> Result<Response, WebError> {
     require_director(&user)?;
-    let language = if form.language.starts_with("zh") { "zh-CN" } else { "en" };
-    let options = ProposeOptions { language: Some(language.into()), ..ProposeOptions::default() };
-    let (saved, plan) = match run_planner(&state, &user, id, form.expected_version, &options).await {
+    let language = if form.language.starts_with("zh") {
+        "zh-CN"
+    } else {
+        "en"
+    };
+    let options = ProposeOptions {
+        language: Some(language.into()),
+        ..ProposeOptions::default()
+    };
+    let (saved, plan) = match run_planner(&state, &user, id, form.expected_version, &options).await
+    {
         Ok(done) => done,
         Err(ProposeError::Store(e)) => return Err(page_error(e)),
         Err(ProposeError::Plan(e)) => return Err(WebError::BadRequest(e.to_string())),
@@ -130,7 +151,12 @@ async fn plan_page(
         .items
         .iter()
         .zip(&plan.explanations)
-        .map(|(item, why)| (gala_pipeline::show::summary::item_name(item), why.text.clone()))
+        .map(|(item, why)| {
+            (
+                gala_pipeline::show::summary::item_name(item),
+                why.text.clone(),
+            )
+        })
         .collect();
     render(&PlanTpl {
         page,
@@ -164,7 +190,11 @@ impl From<&Job> for RenderStatus {
             state: j.state.as_str().to_string(),
             progress: j.progress,
             note: j.progress_note.clone(),
-            error: if j.state == JobState::Failed { j.last_error.clone() } else { None },
+            error: if j.state == JobState::Failed {
+                j.last_error.clone()
+            } else {
+                None
+            },
             result: j.result.clone(),
         }
     }
@@ -172,16 +202,25 @@ impl From<&Job> for RenderStatus {
 
 /// The show's render jobs, newest first.
 pub async fn renders(state: &AppState, id: i64) -> Result<Vec<RenderStatus>, WebError> {
-    let mut jobs = state.engine.queue.list_by_subject(&render_job::subject(id)).await?;
+    let mut jobs = state
+        .engine
+        .queue
+        .list_by_subject(&render_job::subject(id))
+        .await?;
     jobs.retain(|j| j.kind == render_job::KIND);
     jobs.sort_by_key(|j| std::cmp::Reverse(j.id));
     Ok(jobs.iter().map(RenderStatus::from).collect())
 }
 
 async fn queue_render(state: &AppState, id: i64) -> Result<i64, WebError> {
-    gala_pipeline::show::store::get(&state.engine.db, id).await.map_err(page_error)?;
+    gala_pipeline::show::store::get(&state.engine.db, id)
+        .await
+        .map_err(page_error)?;
     let running = renders(state, id).await?;
-    if let Some(r) = running.iter().find(|r| r.state == "queued" || r.state == "running") {
+    if let Some(r) = running
+        .iter()
+        .find(|r| r.state == "queued" || r.state == "running")
+    {
         return Ok(r.job_id);
     }
     Ok(state.engine.queue.enqueue(render_job::new_job(id)).await?)
@@ -198,7 +237,10 @@ async fn render_api(
     require_director(&user)?;
     let job = queue_render(&state, id).await?;
     let all = renders(&state, id).await?;
-    let status = all.into_iter().find(|r| r.job_id == job).ok_or(WebError::NotFound)?;
+    let status = all
+        .into_iter()
+        .find(|r| r.job_id == job)
+        .ok_or(WebError::NotFound)?;
     Ok((StatusCode::ACCEPTED, Json(status)).into_response())
 }
 

@@ -72,7 +72,14 @@ fn key_frames(file: &Path) -> Vec<bool> {
         ],
     ))
     .unwrap();
-    text.lines().map(|l| l.trim() == "1").collect()
+    // One line per frame; anything else ffprobe prints (side data) is not a frame.
+    text.lines()
+        .filter_map(|l| match l.trim().split(',').next() {
+            Some("1") => Some(true),
+            Some("0") => Some(false),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The decoded audio as interleaved stereo i16.
@@ -249,7 +256,8 @@ fn cjk_glyphs_are_drawn_not_tofu() {
     let empty = slate("");
     assert_eq!(ink(&empty, bg, 0.0, 1.0, 0.0, 1.0), 0);
     let inked = ink(&hello, bg, 0.3, 0.7, 0.35, 0.65);
-    assert!(inked > 100, "glyphs drawn: {inked} pixels");
+    // At 320x180 the title is about 13 px high: two CJK glyphs ink some 90 pixels.
+    assert!(inked > 40, "glyphs drawn: {inked} pixels");
     // Two missing glyphs are the same box twice; 你 and 好 differ from it and from each other.
     let half = |img: &image::RgbImage, left: bool| -> Vec<u8> {
         let x0 = if left { 0 } else { w / 2 };
