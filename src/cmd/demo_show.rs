@@ -79,7 +79,7 @@ pub async fn seed_accepted(
             continue;
         }
         let (owner, creator) = creators[i % creators.len()];
-        let title = clip.about.split(':').next().unwrap_or(clip.name);
+        let title = clip.about.split(": ").next().unwrap_or(clip.name);
         let mut title = title.trim().to_string();
         if let Some(first) = title.get_mut(0..1) {
             first.make_ascii_uppercase();

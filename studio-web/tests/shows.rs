@@ -647,6 +647,68 @@ async fn the_pages_read_without_scripts(app: TestApp) {
     }
 }
 
+async fn planning_and_rendering_are_asked_from_the_show(app: TestApp) {
+    let director = app.logged_in("director@example.org", Role::Director).await;
+    let show = new_show(&app, &director).await;
+    let id = show["id"].as_i64().unwrap();
+    // No accepted act yet: the planner refuses clearly; a stale version is a conflict first.
+    let plan = |v: i64| json!({ "expected_version": v, "language": "en", "seed": 3 });
+    let r = app
+        .post_json(&director, &format!("/api/shows/{id}/plan"), plan(1))
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_plan");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no accepted act"),
+        "{body}"
+    );
+    let r = app
+        .post_json(&director, &format!("/api/shows/{id}/plan"), plan(7))
+        .await;
+    assert_eq!(r.status().as_u16(), 409);
+    assert_eq!(
+        get(&app, &director, &format!("/api/shows/{id}")).await.1["version"],
+        1
+    );
+
+    // A render is a job; asking twice while it waits answers the same job.
+    let r = app
+        .post_json(&director, &format!("/api/shows/{id}/render"), json!({}))
+        .await;
+    assert_eq!(r.status().as_u16(), 202);
+    let first: Value = r.json().await.unwrap();
+    assert_eq!(first["state"], "queued");
+    let r = app
+        .post_json(&director, &format!("/api/shows/{id}/render"), json!({}))
+        .await;
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["job_id"], first["job_id"]);
+    let (status, list) = get(&app, &director, &format!("/api/shows/{id}/render")).await;
+    assert_eq!((status, list.as_array().unwrap().len()), (200, 1));
+    let page = director
+        .get(app.url(&format!("/shows/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Propose running order") && html.contains("id=\"render-status\""),
+        "{html}"
+    );
+
+    let creator = app.logged_in("creator@example.org", Role::Creator).await;
+    for path in ["plan", "render"] {
+        let r = app
+            .post_json(&creator, &format!("/api/shows/{id}/{path}"), plan(1))
+            .await;
+        assert_eq!(r.status().as_u16(), 403, "{path}");
+    }
+}
+
 on_both_backends!(
     a_director_creates_a_show_and_applies_every_kind_of_edit,
     a_locked_item_refuses_to_move,
@@ -654,4 +716,5 @@ on_both_backends!(
     racing_directors_one_wins_nothing_is_lost,
     only_directors_and_admins_work_on_shows,
     the_pages_read_without_scripts,
+    planning_and_rendering_are_asked_from_the_show,
 );

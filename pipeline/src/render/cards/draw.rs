@@ -8,7 +8,7 @@ use super::text::{wrap, CardFont};
 use super::CardSpec;
 
 /// The value a text block shows.
-fn value<'a>(spec: &'a CardSpec, field: Field) -> &'a str {
+fn value(spec: &CardSpec, field: Field) -> &str {
     match field {
         Field::Line => &spec.line,
         Field::Title => &spec.title,

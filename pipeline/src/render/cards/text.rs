@@ -124,8 +124,8 @@ impl CardFont {
                 }
                 let a = coverage.clamp(0.0, 1.0);
                 let p = img.get_pixel_mut(px_x as u32, px_y as u32);
-                for i in 0..3 {
-                    p.0[i] = (p.0[i] as f32 * (1.0 - a) + rgb[i] as f32 * a).round() as u8;
+                for (c, &ink) in p.0.iter_mut().zip(rgb.iter()) {
+                    *c = (*c as f32 * (1.0 - a) + ink as f32 * a).round() as u8;
                 }
             });
         }
