@@ -12,8 +12,8 @@ use ffmpeg_next::{format, frame};
 use super::RenderError;
 
 /// Where Debian's fonts-noto-cjk puts the collection; face 2 is Simplified Chinese.
-const DEBIAN_NOTO_CJK: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
-const DEBIAN_NOTO_CJK_SC: u32 = 2;
+pub(crate) const DEBIAN_NOTO_CJK: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+pub(crate) const DEBIAN_NOTO_CJK_SC: u32 = 2;
 
 /// A loaded font face.
 pub struct Font {
@@ -306,7 +306,7 @@ fn split_keeping_spaces(text: &str) -> Vec<String> {
 }
 
 /// `fc-match`'s file and face index for `family`, when fontconfig is installed and finds it.
-fn fc_match(family: &str) -> Option<(PathBuf, u32)> {
+pub(crate) fn fc_match(family: &str) -> Option<(PathBuf, u32)> {
     let out = Command::new("fc-match")
         .args(["-f", "%{file}\n%{index}", family])
         .output()

@@ -4,7 +4,6 @@
 //! `ab_glyph`, in process.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ab_glyph::{Font, FontVec, GlyphId, PxScale, ScaleFont};
 use image::RgbImage;
@@ -12,8 +11,10 @@ use image::RgbImage;
 use super::CardError;
 
 /// Where Debian's fonts-noto-cjk puts the collection, and the index of Simplified Chinese.
-pub const NOTO_CJK: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
-pub const NOTO_CJK_SC_INDEX: u32 = 2;
+/// Noto Sans CJK SC: the file fonts-noto-cjk installs and the face of Simplified Chinese in it.
+pub(crate) use crate::render::text::{
+    DEBIAN_NOTO_CJK as NOTO_CJK, DEBIAN_NOTO_CJK_SC as NOTO_CJK_SC_INDEX,
+};
 
 /// A loaded font face.
 pub struct CardFont {
@@ -52,7 +53,7 @@ impl CardFont {
         if !configured.as_os_str().is_empty() {
             return CardFont::load(configured, index);
         }
-        if let Some((path, index)) = fc_match("Noto Sans CJK SC") {
+        if let Some((path, index)) = crate::render::text::fc_match("Noto Sans CJK SC") {
             if let Ok(font) = CardFont::load(&path, index) {
                 if font.has_glyph('你') {
                     return Ok(font);
@@ -136,22 +137,6 @@ impl CardFont {
         let f = self.font.as_scaled(PxScale::from(px));
         (f.ascent(), f.descent())
     }
-}
-
-/// `fc-match`'s file and face index for a font name.
-fn fc_match(name: &str) -> Option<(PathBuf, u32)> {
-    let out = Command::new("fc-match")
-        .args(["-f", "%{file}\n%{index}", name])
-        .output()
-        .ok()?;
-    let text = String::from_utf8(out.stdout).ok()?;
-    let mut lines = text.lines();
-    let file = PathBuf::from(lines.next()?.trim());
-    let index = lines
-        .next()
-        .and_then(|i| i.trim().parse().ok())
-        .unwrap_or(0);
-    file.is_file().then_some((file, index))
 }
 
 /// Whether `c` is written without spaces between words (CJK ideographs, kana, Hangul, and
