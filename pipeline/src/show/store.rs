@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use super::diff::{diff, Change};
 use super::model::{check_meta, Edit, EditError, RunningOrder, ShowMeta};
-use super::summary::{describe_all, item_name};
+use super::summary::{describe, item_name};
 use crate::now_ms;
 use crate::storage::db::Db;
 
@@ -279,13 +279,16 @@ pub async fn edit(
     let (current, _) = current_for_change(&mut tx, id, expected_version).await?;
     let mut meta = current.meta.clone();
     let mut order = current.order.clone();
+    // Each edit is put in words against the order it applies to, in the same pass.
+    let mut words = Vec::with_capacity(edits.len());
     for e in edits {
+        words.push(describe(e, &order));
         order.apply(e)?;
         if let Edit::SetMeta { meta: m } = e {
             meta = m.clone();
         }
     }
-    let summary = describe_all(edits, &current.order);
+    let summary = words.join("; ");
     let (version, now) = (expected_version + 1, now_ms());
     insert_version(
         &mut tx, id, version, version, &meta, &order, edits, &summary, author, now,

@@ -72,14 +72,3 @@ pub fn describe(edit: &Edit, before: &RunningOrder) -> String {
         Edit::Replace { items } => format!("Replaced the running order ({} items)", items.len()),
     }
 }
-
-/// Several edits saved together, in words.
-pub fn describe_all(edits: &[Edit], before: &RunningOrder) -> String {
-    let mut order = before.clone();
-    let mut parts = Vec::new();
-    for e in edits {
-        parts.push(describe(e, &order));
-        let _ = order.apply(e);
-    }
-    parts.join("; ")
-}
