@@ -20,6 +20,8 @@ packages=(
   python3 python3-venv nodejs
   # the browser test of the creator's pages (studio-web/tests/browser.rs, playwright-core)
   chromium
+  # the RTMP server the live playout tests publish to (nginx with the rtmp module)
+  nginx-light libnginx-mod-rtmp
 )
 
 missing=()
