@@ -50,13 +50,19 @@ enum Command {
     /// Render a show's running order into the master file (MP4 with chapters and captions),
     /// with the rundown as CSV, JSON and OpenTimelineIO beside it.
     Render(cmd::render::Args),
+    /// Play a show live to one or more RTMP destinations (one encode), with reconnects, live
+    /// control from the studio, the as-run log, and a standby that takes over.
+    Live(cmd::live::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cmd::init_tracing(
         cli.log_json,
-        matches!(cli.command, Command::Worker(_) | Command::Serve(_)),
+        matches!(
+            cli.command,
+            Command::Worker(_) | Command::Serve(_) | Command::Live(_)
+        ),
     );
     let config = match load_config(cli.config) {
         Ok(c) => c,
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
             Command::Models(a) => cmd::models::run(config, a).await,
             Command::Script(a) => cmd::script::run(config, a).await,
             Command::Render(a) => cmd::render::run(config, a).await,
+            Command::Live(a) => cmd::live::run(config, a).await,
         }
     });
     match result {

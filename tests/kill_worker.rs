@@ -91,15 +91,19 @@ async fn a_worker_killed_mid_job_loses_nothing() {
     let mut second = spawn_worker(&sb, "second");
     // The clip turns ready inside the last step, a moment before the queue records that step
     // as done: wait for both, or the worker is killed between the two.
-    let clip = wait_for(Duration::from_secs(120), "the clip and its jobs to finish", || async {
-        let clip = clips::get(&db, clip_id).await.unwrap()?;
-        let jobs = jobs_of(&queue, clip_id).await;
-        let ingest_done = jobs
-            .iter()
-            .filter(|j| steps::KINDS.contains(&j.kind.as_str()))
-            .all(|j| matches!(j.state, JobState::Done | JobState::Failed));
-        (clip.state.is_final() && ingest_done).then_some(clip)
-    })
+    let clip = wait_for(
+        Duration::from_secs(120),
+        "the clip and its jobs to finish",
+        || async {
+            let clip = clips::get(&db, clip_id).await.unwrap()?;
+            let jobs = jobs_of(&queue, clip_id).await;
+            let ingest_done = jobs
+                .iter()
+                .filter(|j| steps::KINDS.contains(&j.kind.as_str()))
+                .all(|j| matches!(j.state, JobState::Done | JobState::Failed));
+            (clip.state.is_final() && ingest_done).then_some(clip)
+        },
+    )
     .await;
     second.kill().unwrap();
     second.wait().unwrap();

@@ -51,6 +51,8 @@ pub struct Config {
     pub render: RenderConfig,
     /// Host cards, bumpers, breaks and slates: templates, font, padding of the spoken line.
     pub cards: crate::render::cards::CardsConfig,
+    /// Live playout (`gala live`): reconnects, queues, heartbeat and standby takeover.
+    pub live: crate::live::LiveConfig,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             models: crate::ai::ModelsConfig::default(),
             render: RenderConfig::default(),
             cards: crate::render::cards::CardsConfig::default(),
+            live: crate::live::LiveConfig::default(),
         }
     }
 }

@@ -14,6 +14,8 @@
 //! - [`voice`]: the host's voice, text to speech (espeak-ng, or a Parler-TTS model on candle).
 //! - [`render`]: the program render; [`render::cards`] draws host cards, bumpers, breaks and
 //!   slates from templates.
+//! - [`live`]: live playout to RTMP destinations: pacing, reconnects, live control, the
+//!   as-run log and standby takeover.
 //! - [`engine`]: the handles (database, store, queue) built once from the configuration.
 //! - [`demo`]: the generated demo material.
 
@@ -24,6 +26,7 @@ pub mod demo;
 pub mod engine;
 pub mod ingest;
 pub mod jobs;
+pub mod live;
 pub mod planner;
 pub mod render;
 pub mod show;

@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_show;
 pub mod ingest;
+pub mod live;
 pub mod models;
 pub mod models_check;
 pub mod render;

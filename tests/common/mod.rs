@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod rtmp;
+
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }

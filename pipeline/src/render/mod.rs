@@ -19,7 +19,7 @@ mod audio;
 mod avc;
 pub mod cards;
 pub mod export;
-mod graphics;
+pub(crate) mod graphics;
 pub mod job;
 mod mux;
 mod play;

@@ -450,6 +450,49 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+// Howard Hinnant's civil_from_days: (year, month, day) of a day since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+/// `YYYY-MM-DDTHH:MM[:SS]` (UTC) → Unix milliseconds.
+pub fn parse_utc(s: &str) -> Option<i64> {
+    parse_clock(s).map(|(days, ms)| days * 86_400_000 + ms)
+}
+
+/// Unix milliseconds → `YYYY-MM-DD HH:MM:SS.mmm` (UTC).
+pub fn utc_clock(epoch_ms: i64) -> String {
+    let (days, ms) = (
+        epoch_ms.div_euclid(86_400_000),
+        epoch_ms.rem_euclid(86_400_000),
+    );
+    let (y, m, d) = civil_from_days(days);
+    let s = ms / 1000;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03}",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60,
+        ms % 1000
+    )
+}
+
 /// Where one item sits on the clock.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timed {

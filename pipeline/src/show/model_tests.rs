@@ -316,3 +316,20 @@ fn diff_names_moves_adds_removes_and_changes() {
     );
     assert!(diff(&meta(), &a, &meta(), &a).is_empty());
 }
+
+#[test]
+fn utc_times_round_trip_through_the_calendar() {
+    assert_eq!(parse_utc("1970-01-01T00:00"), Some(0));
+    let t = parse_utc("2026-11-29T20:00:05").unwrap();
+    assert_eq!(t, 1_795_982_405_000);
+    assert_eq!(utc_clock(t + 250), "2026-11-29 20:00:05.250");
+    assert_eq!(
+        utc_clock(parse_utc("2028-02-29T23:59:59").unwrap()),
+        "2028-02-29 23:59:59.000"
+    );
+    assert_eq!(
+        utc_clock(parse_utc("2000-03-01T00:00").unwrap()),
+        "2000-03-01 00:00:00.000"
+    );
+    assert_eq!(parse_utc("2026-13-01T00:00"), None);
+}

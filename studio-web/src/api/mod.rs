@@ -52,6 +52,7 @@ async fn openapi() -> Response {
     doc.merge(crate::submissions::api::SubmissionsDoc::openapi());
     doc.merge(crate::review::api::ReviewApi::openapi());
     doc.merge(crate::shows::api::ShowsApi::openapi());
+    doc.merge(crate::shows::live::LiveApi::openapi());
     match doc.to_json() {
         Ok(json) => (
             [(axum::http::header::CONTENT_TYPE, "application/json")],

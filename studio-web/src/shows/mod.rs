@@ -7,12 +7,14 @@
 //! - [`api`]: the JSON API under `/api/shows` (in the OpenAPI document).
 //! - `pages`: `/shows`, `/shows/{id}` and its fragment (what the page's script swaps in after
 //!   each change), `/shows/{id}/compare`.
+//! - [`live`]: the show on air: monitor, live control, as-run log and its CSV.
 //! - [`view`]: what the pages show of a version, precomputed (clock times, widths, labels).
 //!
 //! Shows are for directors (admins pass every check); everyone else gets 403.
 
 pub mod actions;
 pub mod api;
+pub mod live;
 mod pages;
 pub mod view;
 
@@ -36,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/shows/{id}/compare", get(pages::compare_page))
         .merge(api::router())
         .merge(actions::router())
+        .merge(live::router())
 }
 
 /// Shows are the directors' (admins pass every check).

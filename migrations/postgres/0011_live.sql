@@ -1,0 +1,59 @@
+-- Live playout: one row per playout run of a show (the active node's heartbeat and status),
+-- the as-run log, and what happened to each destination. Times are Unix milliseconds; JSON
+-- is TEXT. Keep in step with migrations/sqlite/0011_live.sql.
+
+CREATE TABLE live_sessions (
+    id              BIGSERIAL PRIMARY KEY,
+    show_id         BIGINT NOT NULL REFERENCES shows(id) ON DELETE CASCADE,
+    show_version    BIGINT NOT NULL,
+    node            TEXT    NOT NULL,          -- host and process of the playout
+    took_over_from  BIGINT REFERENCES live_sessions(id),   -- set when a standby took over
+    state           TEXT    NOT NULL,          -- on_air | ended | failed
+    destinations    TEXT    NOT NULL,          -- JSON [name], never stream keys
+    started_at      BIGINT NOT NULL,
+    heartbeat_at    BIGINT NOT NULL,
+    ended_at        BIGINT,
+    end_reason      TEXT,
+    status          TEXT    NOT NULL           -- JSON live::LiveStatus, the monitor's view
+);
+CREATE INDEX live_sessions_show ON live_sessions (show_id, id);
+
+-- One row per item that went on air (inserted slates and breaks have item_id 0).
+CREATE TABLE as_run (
+    id              BIGSERIAL PRIMARY KEY,
+    session_id      BIGINT NOT NULL REFERENCES live_sessions(id) ON DELETE CASCADE,
+    show_id         BIGINT NOT NULL,
+    item_id         BIGINT NOT NULL,
+    kind            TEXT    NOT NULL,
+    title           TEXT    NOT NULL,
+    planned_start   BIGINT NOT NULL,
+    planned_ms      BIGINT NOT NULL,
+    actual_start    BIGINT NOT NULL,
+    actual_ms       BIGINT,                   -- null while on air
+    replaced_by     TEXT,                      -- slate
+    replaced_from_ms BIGINT,
+    reason          TEXT,
+    note            TEXT
+);
+CREATE INDEX as_run_show ON as_run (show_id, actual_start);
+
+CREATE TABLE live_destination_events (
+    id              BIGSERIAL PRIMARY KEY,
+    session_id      BIGINT NOT NULL REFERENCES live_sessions(id) ON DELETE CASCADE,
+    destination     TEXT    NOT NULL,
+    event           TEXT    NOT NULL,          -- dropped | back
+    at              BIGINT NOT NULL,
+    detail          TEXT    NOT NULL,
+    outage_ms       BIGINT
+);
+
+-- Live control from the studio (any server) to the node on air, which polls and takes them.
+CREATE TABLE live_commands (
+    id              BIGSERIAL PRIMARY KEY,
+    session_id      BIGINT NOT NULL REFERENCES live_sessions(id) ON DELETE CASCADE,
+    command         TEXT    NOT NULL,          -- JSON live::Command
+    author_id       BIGINT REFERENCES users(id),
+    created_at      BIGINT NOT NULL,
+    taken_at        BIGINT
+);
+CREATE INDEX live_commands_open ON live_commands (session_id, taken_at);

@@ -1,0 +1,197 @@
+//! The one encode of a live program: house frames in, H.264 (house x264 settings: a closed GOP
+//! every `gop_seconds`, so late viewers join within 2 s) and AAC-LC packets out, stamped from
+//! frame and sample counters only. Every destination gets the same packets.
+
+use std::sync::Arc;
+
+use ffmpeg_next::{codec, encoder, format, frame, ChannelLayout, Packet, Rational};
+
+use super::frames::HouseFrame;
+use crate::config::HouseFormat;
+use crate::render::segment::HouseEncoder;
+use crate::render::{media_error, RenderError};
+
+/// AAC frame length in samples.
+const AAC_FRAME: usize = 1024;
+
+/// Which stream a packet belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Track {
+    /// Time base 1/fps.
+    Video,
+    /// Time base 1/sample rate.
+    Audio,
+}
+
+/// An encoded packet, shared by every destination.
+#[derive(Debug, Clone)]
+pub struct LivePacket {
+    pub track: Track,
+    pub pts: i64,
+    pub dts: i64,
+    pub duration: i64,
+    pub key: bool,
+    pub data: Arc<[u8]>,
+}
+
+impl LivePacket {
+    fn from_packet(track: Track, packet: &Packet) -> Option<LivePacket> {
+        Some(LivePacket {
+            track,
+            pts: packet.pts()?,
+            dts: packet.dts().or(packet.pts())?,
+            duration: packet.duration(),
+            key: packet.is_key(),
+            data: Arc::from(packet.data()?),
+        })
+    }
+
+    /// Seconds of media time at this packet's decode timestamp.
+    pub fn dts_seconds(&self, house: &HouseFormat) -> f64 {
+        let rate = match self.track {
+            Track::Video => house.fps,
+            Track::Audio => house.audio_sample_rate,
+        };
+        self.dts as f64 / f64::from(rate)
+    }
+}
+
+/// What a muxer needs to declare the two streams (codec parameters with their extradata).
+#[derive(Clone)]
+pub struct StreamSetup {
+    pub house: HouseFormat,
+    pub video: codec::Parameters,
+    pub audio: codec::Parameters,
+}
+
+/// The program's encoders.
+pub struct LiveEncoder {
+    video: HouseEncoder,
+    audio: encoder::Audio,
+    house: HouseFormat,
+    /// Interleaved stereo samples not yet sent to the AAC encoder.
+    pending: Vec<f32>,
+    samples_sent: i64,
+}
+
+impl LiveEncoder {
+    pub fn open(house: &HouseFormat) -> Result<LiveEncoder, RenderError> {
+        crate::ingest::init_ffmpeg();
+        let video = HouseEncoder::open(house)?;
+        let codec = encoder::find(codec::Id::AAC)
+            .ok_or_else(|| anyhow::anyhow!("the AAC encoder is not available"))?;
+        let mut enc = codec::Context::new_with_codec(codec)
+            .encoder()
+            .audio()
+            .map_err(media_error("aac encoder"))?;
+        enc.set_rate(house.audio_sample_rate as i32);
+        enc.set_channel_layout(ChannelLayout::STEREO);
+        enc.set_format(format::Sample::F32(format::sample::Type::Planar));
+        enc.set_bit_rate(house.audio_kbps as usize * 1000);
+        enc.set_time_base(Rational(1, house.audio_sample_rate as i32));
+        // FLV carries the AudioSpecificConfig once, in the stream header.
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+        let audio = enc.open_as(codec).map_err(media_error("open aac"))?;
+        Ok(LiveEncoder {
+            video,
+            audio,
+            house: house.clone(),
+            pending: Vec::new(),
+            samples_sent: 0,
+        })
+    }
+
+    /// The codec parameters of both streams, for the destinations' muxers.
+    pub fn setup(&self) -> StreamSetup {
+        StreamSetup {
+            house: self.house.clone(),
+            video: codec::Parameters::from(self.video.encoder()),
+            audio: codec::Parameters::from(&self.audio),
+        }
+    }
+
+    /// Frames encoded so far.
+    pub fn frames(&self) -> u64 {
+        self.video.sent()
+    }
+
+    /// Audio samples (per channel) encoded so far.
+    pub fn samples(&self) -> i64 {
+        self.samples_sent
+    }
+
+    /// Encodes one house frame; the packets that came out go to `out`.
+    pub fn encode(
+        &mut self,
+        mut frame: HouseFrame,
+        out: &mut Vec<LivePacket>,
+    ) -> Result<(), RenderError> {
+        let mut packets = Vec::new();
+        self.video.send(&mut frame.picture, &mut packets)?;
+        out.extend(
+            packets
+                .iter()
+                .filter_map(|p| LivePacket::from_packet(Track::Video, p)),
+        );
+        self.pending.extend_from_slice(&frame.sound);
+        while self.pending.len() >= 2 * AAC_FRAME {
+            let chunk: Vec<f32> = self.pending.drain(..2 * AAC_FRAME).collect();
+            self.send_audio(&chunk, out)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes both encoders at the end of the program (the last partial AAC frame included).
+    pub fn finish(&mut self, out: &mut Vec<LivePacket>) -> Result<(), RenderError> {
+        let mut packets = Vec::new();
+        self.video.finish(&mut packets)?;
+        out.extend(
+            packets
+                .iter()
+                .filter_map(|p| LivePacket::from_packet(Track::Video, p)),
+        );
+        if !self.pending.is_empty() {
+            let chunk = std::mem::take(&mut self.pending);
+            self.send_audio(&chunk, out)?;
+        }
+        self.audio.send_eof().map_err(media_error("aac flush"))?;
+        self.drain_audio(out);
+        Ok(())
+    }
+
+    fn send_audio(
+        &mut self,
+        interleaved: &[f32],
+        out: &mut Vec<LivePacket>,
+    ) -> Result<(), RenderError> {
+        let n = interleaved.len() / 2;
+        let mut f = frame::Audio::new(
+            format::Sample::F32(format::sample::Type::Planar),
+            n,
+            ChannelLayout::STEREO,
+        );
+        f.set_rate(self.house.audio_sample_rate);
+        for ch in 0..2 {
+            let plane = f.plane_mut::<f32>(ch);
+            for (i, s) in plane.iter_mut().enumerate().take(n) {
+                *s = interleaved[i * 2 + ch].clamp(-1.0, 1.0);
+            }
+        }
+        f.set_pts(Some(self.samples_sent));
+        self.samples_sent += n as i64;
+        self.audio
+            .send_frame(&f)
+            .map_err(media_error("aac encoder"))?;
+        self.drain_audio(out);
+        Ok(())
+    }
+
+    fn drain_audio(&mut self, out: &mut Vec<LivePacket>) {
+        let mut packet = Packet::empty();
+        while self.audio.receive_packet(&mut packet).is_ok() {
+            if let Some(p) = LivePacket::from_packet(Track::Audio, &packet) {
+                out.push(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Live playout: the running order played as one continuous program to one or more RTMP
+//! destinations at once, paced to real time, with live control and an as-run log.
+//!
+//! - [`frames`]: an item's pictures and sound one house frame at a time (or a slate).
+//! - [`encoder`]: the one encode (house x264, AAC) shared by every destination.
+//! - [`output`]: a destination: its own thread and FLV muxer, reconnecting on its own.
+//! - [`playout`]: the loop: pacing, graphics, live control, slates for failed items.
+//! - [`asrun`]: the as-run log, the live sessions and live commands in the database.
+//! - [`session`]: a show on air from this node (heartbeat, commands, as-run), and the standby
+//!   that takes over when the active node's heartbeat stops.
+//!
+//! The loop knows no database: it reports [`playout::Event`]s, which `asrun` stores.
+
+pub mod asrun;
+pub mod encoder;
+pub mod frames;
+pub mod output;
+pub mod playout;
+pub mod session;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::output::{DestinationState, DestinationStatus};
+pub use self::playout::{run, Event, LiveStatus, Playout, Replaced};
+use crate::render::PlanItem;
+
+/// The `live` section of the configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveConfig {
+    /// First wait before reconnecting a dropped destination, ms; doubles per failure.
+    /// Default 500.
+    pub reconnect_min_ms: u64,
+    /// Longest wait between attempts, ms. Default 8000.
+    pub reconnect_max_ms: u64,
+    /// A destination that accepts nothing for this long has dropped, ms. Default 5000.
+    pub io_timeout_ms: u64,
+    /// Packets queued per destination, in seconds of program; beyond, frames are dropped
+    /// (counted) up to the next keyframe. Default 4.
+    pub queue_seconds: u32,
+    /// The active node writes its heartbeat this often, ms. Default 1000.
+    pub heartbeat_ms: u64,
+    /// A standby takes over when the active node's heartbeat is this old, ms. Default 4000.
+    pub takeover_after_ms: u64,
+    /// The slate shown while the director holds the program.
+    pub hold_text: String,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            reconnect_min_ms: 500,
+            reconnect_max_ms: 8000,
+            io_timeout_ms: 5000,
+            queue_seconds: 4,
+            heartbeat_ms: 1000,
+            takeover_after_ms: 4000,
+            hold_text: "We'll be right back".into(),
+        }
+    }
+}
+
+/// Live control of a program on air.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// End the item on air now and start the next.
+    TakeNext,
+    /// Hold the running order: freeze the picture, or show the hold slate.
+    Hold { freeze: bool },
+    /// Carry on after a hold.
+    Resume,
+    /// Drop an item not yet on air.
+    Skip { item: u64 },
+    /// Air a slate or a break next.
+    Insert {
+        kind: String,
+        text: String,
+        duration_ms: i64,
+    },
+    /// Make the item on air longer (its last picture held).
+    Extend { ms: i64 },
+    /// End the show after the current frame.
+    End,
+    /// The items not yet on air, replaced (the running order was edited during the show).
+    #[serde(skip)]
+    Upcoming(Vec<PlanItem>),
+}
