@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::rtmp::{continuity, packets, RtmpServer};
 use common::{text, Sandbox};
 use gala_pipeline::live::asrun;
-use gala_pipeline::show::model::{Act, HostCard, Item, ItemKind, RunningOrder, ShowMeta};
+use gala_pipeline::show::model::{Act, Edit, HostCard, Item, ItemKind, RunningOrder, ShowMeta};
 use gala_pipeline::show::store;
 use gala_pipeline::storage::db::Db;
 
@@ -259,4 +259,82 @@ async fn the_standby_takes_over_when_the_active_node_dies() {
         assert_eq!(c.backwards, 0, "{c:?}");
         assert!(c.max_video_step <= 0.041, "{c:?}");
     }
+}
+
+fn slate(id: u64, text: &str, ms: i64) -> Item {
+    item(
+        id,
+        ItemKind::Slate {
+            text: text.into(),
+            duration_ms: ms,
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_during_the_show_changes_only_what_is_not_yet_on_air() {
+    let sb = Sandbox::new();
+    let mut cfg = std::fs::read_to_string(sb.config_path()).unwrap();
+    cfg.push_str(LIVE);
+    std::fs::write(sb.config_path(), cfg).unwrap();
+    std::fs::create_dir_all(sb.path("data")).unwrap();
+    let db = Db::connect(&sb.db_url(), 2).await.unwrap();
+    let meta = ShowMeta {
+        title: "Edited live".into(),
+        starts_at: "2026-11-29T20:00".into(),
+        target_ms: 60_000,
+        tolerance_ms: 30_000,
+        house_format: "default".into(),
+    };
+    let items = vec![
+        slate(1, "One", 4000),
+        slate(2, "Two", 3000),
+        slate(3, "Three", 3000),
+        slate(4, "Four", 2000),
+    ];
+    let show = store::create(&db, meta, RunningOrder { items, next_id: 5 }, None)
+        .await
+        .unwrap();
+    let server = RtmpServer::start(&sb.path("rtmp"));
+    let node = live(&sb, show.id, &server.url("main"), &[]);
+    wait_for(Duration::from_secs(60), "item 1 on air", || async {
+        let log = asrun::log(&db, show.id).await.unwrap();
+        log.iter().any(|r| r.item_id == 1).then_some(())
+    })
+    .await;
+    // While item 1 airs: shorten it (on air: not changed), drop item 3, add a slate at the end.
+    let edits = [
+        Edit::SetDuration {
+            item: 1,
+            duration_ms: 1000,
+        },
+        Edit::Remove { item: 3 },
+        Edit::Insert {
+            at: 3,
+            kind: ItemKind::Slate {
+                text: "Late addition".into(),
+                duration_ms: 2000,
+            },
+            locked: false,
+        },
+    ];
+    store::edit(&db, show.id, show.version, &edits, None)
+        .await
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || node.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let log = asrun::log(&db, show.id).await.unwrap();
+    let aired: Vec<(i64, Option<i64>)> = log.iter().map(|r| (r.item_id, r.actual_ms)).collect();
+    assert_eq!(
+        aired,
+        vec![
+            (1, Some(4000)),
+            (2, Some(3000)),
+            (4, Some(2000)),
+            (5, Some(2000))
+        ],
+        "the item on air kept its length; item 3 dropped; item 5 added"
+    );
 }

@@ -82,7 +82,12 @@ pub enum Command {
     Extend { ms: i64 },
     /// End the show after the current frame.
     End,
-    /// The items not yet on air, replaced (the running order was edited during the show).
+    /// The running order was edited during the show: `items` is the whole new order, of
+    /// which the items after the one on air (and not aired yet) replace the queue; `unresolved`
+    /// are its items that air as slates, and why.
     #[serde(skip)]
-    Upcoming(Vec<PlanItem>),
+    Reorder {
+        items: Vec<PlanItem>,
+        unresolved: Vec<(u64, String)>,
+    },
 }

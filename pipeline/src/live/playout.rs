@@ -4,7 +4,7 @@
 //! fails airs as a slate for the rest of its planned length; the program never stops until
 //! the running order ends or it is told to.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -167,6 +167,9 @@ pub fn run(
         status: status.clone(),
         stats: stats.clone(),
         seen_reconnects: Vec::new(),
+        unresolved: playout.unresolved.clone(),
+        on_air: None,
+        aired: HashSet::new(),
     };
     let mut queue: VecDeque<PlanItem> = playout.plan.items.clone().into();
     let result = program.play(&playout, &mut queue, &commands, events);
@@ -217,6 +220,11 @@ struct Program<'a> {
     status: Arc<Mutex<LiveStatus>>,
     stats: Vec<Arc<DestinationStats>>,
     seen_reconnects: Vec<(u64, bool)>,
+    /// Items that air as slates (unresolved before air), and why.
+    unresolved: Vec<(u64, String)>,
+    /// The item on air, and those that aired (inserted items have id 0).
+    on_air: Option<u64>,
+    aired: HashSet<u64>,
 }
 
 /// How the countdown ended.
@@ -249,6 +257,7 @@ impl Program<'_> {
         };
         let mut skip_first = playout.resume_first_at_ms.max(0);
         while let Some(item) = queue.pop_front() {
+            self.on_air = Some(item.id);
             let planned_len = frames_to_ms(item.frames(&self.house), &self.house);
             let resumed = skip_first;
             skip_first = 0;
@@ -278,6 +287,7 @@ impl Program<'_> {
                 replaced: aired.replaced,
                 note: aired.note,
             });
+            self.aired.insert(item.id);
             if aired.end_program {
                 return Ok("ended by the director".into());
             }
@@ -324,7 +334,12 @@ impl Program<'_> {
     }
 
     /// Applies every command waiting.
-    fn poll(&self, commands: &Receiver<Command>, queue: &mut VecDeque<PlanItem>, c: &mut Control) {
+    fn poll(
+        &mut self,
+        commands: &Receiver<Command>,
+        queue: &mut VecDeque<PlanItem>,
+        c: &mut Control,
+    ) {
         while let Ok(command) = commands.try_recv() {
             tracing::info!(?command, "live control");
             match command {
@@ -345,9 +360,28 @@ impl Program<'_> {
                 }),
                 Command::Extend { ms } => c.extend_frames += ms_to_frames(ms, &self.house),
                 Command::End => c.end = true,
-                Command::Upcoming(items) => *queue = items.into(),
+                Command::Reorder { items, unresolved } => {
+                    self.reorder(queue, items);
+                    self.unresolved.extend(unresolved);
+                }
             }
         }
+    }
+
+    /// The queue after an edit of the running order: the new order's items after the one on
+    /// air that have not aired, behind the inserted items still waiting.
+    fn reorder(&self, queue: &mut VecDeque<PlanItem>, items: Vec<PlanItem>) {
+        let after = self
+            .on_air
+            .and_then(|id| items.iter().position(|i| i.id == id))
+            .map_or(0, |p| p + 1);
+        let inserted: Vec<PlanItem> = queue.iter().take_while(|i| i.id == 0).cloned().collect();
+        let rest = items
+            .into_iter()
+            .skip(after)
+            .filter(|i| !self.aired.contains(&i.id) && Some(i.id) != self.on_air);
+        *queue = inserted.into_iter().chain(rest).collect();
+        tracing::info!(upcoming = queue.len(), "running order edited on air");
     }
 
     /// Plays one item from item millisecond `skip_ms`.
@@ -392,7 +426,7 @@ impl Program<'_> {
             end_program: false,
         };
         let skip = frames_to_ms(first, &house);
-        if let Some((_, why)) = playout.unresolved.iter().find(|(id, _)| *id == item.id) {
+        if let Some((_, why)) = self.unresolved.iter().find(|(id, _)| *id == item.id) {
             aired.replaced = Some(Replaced::slate(0, why.clone()));
         }
         let mut source = match open_source(item, skip, &house, &self.font, &plan.limits) {

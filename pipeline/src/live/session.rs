@@ -110,7 +110,14 @@ pub async fn go_live(
         planned_first_ms: None,
         unresolved: prepared.unresolved.clone(),
     };
-    let outcome = air(engine, opts.show_id, session, playout, stop).await;
+    let outcome = air(
+        engine,
+        (opts.show_id, prepared.version),
+        session,
+        playout,
+        stop,
+    )
+    .await;
     drop(prepared);
     outcome
 }
@@ -190,7 +197,14 @@ pub async fn standby(
         planned_first_ms: resume.planned_ms,
         unresolved: prepared.unresolved.clone(),
     };
-    let mut outcome = air(engine, opts.show_id, session, playout, stop).await?;
+    let mut outcome = air(
+        engine,
+        (opts.show_id, prepared.version),
+        session,
+        playout,
+        stop,
+    )
+    .await?;
     outcome.took_over = Some((old.id, first_item, offset));
     drop(prepared);
     Ok(outcome)
@@ -247,7 +261,7 @@ struct Resume {
 /// Runs the loop on its own thread; writes events, heartbeats and takes commands until it ends.
 async fn air(
     engine: &Engine,
-    show_id: i64,
+    (show_id, version): (i64, i64),
     session: i64,
     playout: Playout,
     stop: impl std::future::Future<Output = ()>,
@@ -267,6 +281,11 @@ async fn air(
     tokio::pin!(stop);
     let mut stopped = false;
     let mut reason = None;
+    // Edits during the show: the new version is resolved beside the loop, then its order
+    // replaces what is not yet on air. Each version's card files live until the show ends.
+    let mut known_version = version;
+    let mut resolving: Option<tokio::task::JoinHandle<anyhow::Result<Prepared>>> = None;
+    let mut versions_on_air: Vec<Prepared> = Vec::new();
     let result = loop {
         tokio::select! {
             done = &mut looped => break done,
@@ -287,6 +306,31 @@ async fn air(
                     Ok(commands) => for c in commands { let _ = command_tx.send(c); },
                     Err(e) => tracing::warn!(error = %e, "live commands not read"),
                 }
+                if resolving.as_ref().is_some_and(|h| h.is_finished()) {
+                    match resolving.take().expect("checked").await {
+                        Ok(Ok(p)) => {
+                            tracing::info!(version = p.version, "the edited running order goes on air");
+                            let _ = command_tx.send(Command::Reorder {
+                                items: p.plan.items.clone(),
+                                unresolved: p.unresolved.clone(),
+                            });
+                            versions_on_air.push(p);
+                        }
+                        Ok(Err(e)) => tracing::error!(error = %e, "the edited running order cannot be resolved; the old one plays on"),
+                        Err(e) => tracing::error!(error = %e, "resolving the edited running order panicked"),
+                    }
+                }
+                if resolving.is_none() {
+                    match current_version(engine, show_id).await {
+                        Ok(v) if v > known_version => {
+                            known_version = v;
+                            let engine = engine.clone();
+                            resolving = Some(tokio::spawn(async move { prepare(&engine, show_id).await }));
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "the show's version not read"),
+                    }
+                }
             }
             _ = &mut stop, if !stopped => {
                 stopped = true;
@@ -305,6 +349,7 @@ async fn air(
     }
     let status_now = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
     asrun::heartbeat(&engine.db, session, &status_now).await?;
+    drop(versions_on_air);
     match result {
         Ok(Ok(last)) => {
             let reason = reason.unwrap_or_else(|| "ended".into());
@@ -326,6 +371,15 @@ async fn air(
             Err(anyhow::anyhow!("the playout thread panicked: {join}"))
         }
     }
+}
+
+async fn current_version(engine: &Engine, show_id: i64) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT version FROM shows WHERE id = $1")
+            .bind(show_id)
+            .fetch_one(&engine.db.pool)
+            .await?,
+    )
 }
 
 fn names(destinations: &[String]) -> Vec<String> {

@@ -156,7 +156,7 @@ fn check_command(c: &Command) -> Result<(), WebError> {
         Command::Extend { ms } if !(1..=3_600_000).contains(ms) => {
             return bad("an item can be extended by 1 ms to 1 h");
         }
-        Command::Upcoming(_) => return bad("not a command"),
+        Command::Reorder { .. } => return bad("not a command"),
         _ => {}
     }
     Ok(())
