@@ -153,6 +153,7 @@ fn two_destinations_get_one_continuous_program_and_broken_items_air_as_slates() 
         start_at: None,
         resume_first_at_ms: 0,
         planned_first_ms: None,
+        pace: true,
         unresolved: Vec::new(),
     };
     let (events, last, wall) = play(playout, |_, _| {});
@@ -228,6 +229,7 @@ fn a_destination_restarted_mid_show_resumes_and_the_other_is_untouched() {
         start_at: None,
         resume_first_at_ms: 0,
         planned_first_ms: None,
+        pace: true,
         unresolved: Vec::new(),
     };
     let b2 = b.clone();
@@ -353,6 +355,7 @@ fn live_control_counts_down_takes_next_inserts_holds_extends_and_skips() {
         start_at: Some(start_at),
         resume_first_at_ms: 0,
         planned_first_ms: None,
+        pace: true,
         unresolved: Vec::new(),
     };
     let (events, last, _) = play(playout, |tx, status| {

@@ -16,6 +16,9 @@ pub struct Args {
     /// Jobs run at once. Default: `jobs.workers` of the configuration.
     #[arg(long)]
     concurrency: Option<usize>,
+    /// At the end, play the rendered show live to this RTMP address (repeat for several).
+    #[arg(long = "live")]
+    live: Vec<String>,
 }
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
@@ -57,7 +60,23 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
         let clips: Vec<_> = made.into_iter().map(|(_, c)| c).collect();
         let accepted = super::demo_show::seed_accepted(&engine, &clips, &done).await?;
         println!("{accepted} clips accepted as submissions of 5 demo creators.");
-        super::demo_show::plan_and_render(&engine).await?;
+        let show = super::demo_show::plan_and_render(&engine).await?;
+        if !args.live.is_empty() {
+            println!(
+                "Playing show {show} live to {} destination(s) …",
+                args.live.len()
+            );
+            let opts = gala_pipeline::live::session::GoLive {
+                show_id: show,
+                destinations: args.live.clone(),
+                start_at: None,
+                node: format!("demo:{}", std::process::id()),
+            };
+            let outcome =
+                gala_pipeline::live::session::go_live(&engine, opts, super::shutdown_signal())
+                    .await?;
+            super::live::print_summary(&engine, &outcome).await?;
+        }
         println!(
             "Demo OK. See the show on the director's timeline: gala serve, then log in as {} / {}.",
             super::demo_show::DIRECTOR_EMAIL,

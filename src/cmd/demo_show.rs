@@ -121,8 +121,9 @@ pub async fn seed_accepted(
 }
 
 /// Plans a show of about 90 seconds from the accepted pool, renders it into
-/// `data_dir/renders/demo-show.mp4` and prints what the planner and the render did.
-pub async fn plan_and_render(engine: &Engine) -> anyhow::Result<()> {
+/// `data_dir/renders/demo-show.mp4` and prints what the planner and the render did; returns
+/// the show's id.
+pub async fn plan_and_render(engine: &Engine) -> anyhow::Result<i64> {
     use gala_pipeline::show::propose::{propose, ProposeOptions};
     use gala_pipeline::show::{store, RunningOrder, ShowMeta};
 
@@ -173,5 +174,5 @@ pub async fn plan_and_render(engine: &Engine) -> anyhow::Result<()> {
     let out = engine.config.data_dir.join("renders").join("demo-show.mp4");
     let done = super::render::render_with_bar(engine, show.id, &out).await?;
     super::render::print_summary(&done, &out);
-    Ok(())
+    Ok(show.id)
 }

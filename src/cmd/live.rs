@@ -66,7 +66,7 @@ fn parse_time(s: &str) -> anyhow::Result<SystemTime> {
     Ok(SystemTime::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
 }
 
-async fn print_summary(engine: &Engine, outcome: &Outcome) -> anyhow::Result<()> {
+pub async fn print_summary(engine: &Engine, outcome: &Outcome) -> anyhow::Result<()> {
     let s = &outcome.status;
     if let Some((from, item, offset)) = outcome.took_over {
         println!(

@@ -33,6 +33,8 @@ pub struct Playout {
     /// The planned start of the first item (Unix ms) when it is not the start of the program:
     /// a standby taking over carries on the original schedule.
     pub planned_first_ms: Option<i64>,
+    /// Paced to real time (always on air; off only to measure a long program quickly).
+    pub pace: bool,
     /// Items that could not be resolved before air (they are slates in `plan`), and why:
     /// the as-run log records them as replaced.
     pub unresolved: Vec<(u64, String)>,
@@ -168,6 +170,7 @@ pub fn run(
         stats: stats.clone(),
         seen_reconnects: Vec::new(),
         unresolved: playout.unresolved.clone(),
+        pace: playout.pace,
         on_air: None,
         aired: HashSet::new(),
     };
@@ -222,6 +225,7 @@ struct Program<'a> {
     seen_reconnects: Vec<(u64, bool)>,
     /// Items that air as slates (unresolved before air), and why.
     unresolved: Vec<(u64, String)>,
+    pace: bool,
     /// The item on air, and those that aired (inserted items have id 0).
     on_air: Option<u64>,
     aired: HashSet<u64>,
@@ -586,7 +590,9 @@ impl Program<'_> {
         let (clock, _) = self.start_clock();
         let due = clock + Duration::from_secs_f64(n as f64 / f64::from(self.house.fps));
         let now = Instant::now();
-        if due > now {
+        if !self.pace {
+            // Unpaced: as fast as the encoder goes.
+        } else if due > now {
             std::thread::sleep(due - now);
         } else if now - due > Duration::from_secs_f64(1.0 / f64::from(self.house.fps)) {
             self.late_frames += 1;

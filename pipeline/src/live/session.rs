@@ -108,6 +108,7 @@ pub async fn go_live(
         start_at: opts.start_at,
         resume_first_at_ms: 0,
         planned_first_ms: None,
+        pace: true,
         unresolved: prepared.unresolved.clone(),
     };
     let outcome = air(
@@ -195,6 +196,7 @@ pub async fn standby(
         start_at: None,
         resume_first_at_ms: offset,
         planned_first_ms: resume.planned_ms,
+        pace: true,
         unresolved: prepared.unresolved.clone(),
     };
     let mut outcome = air(

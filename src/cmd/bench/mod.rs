@@ -20,6 +20,7 @@ use gala_pipeline::{demo, Config};
 mod captions;
 mod chain;
 mod duplicates;
+mod live;
 mod load;
 mod moderation;
 mod normalize;
@@ -156,6 +157,19 @@ enum What {
         #[arg(long, default_value_t = 60.0)]
         act_seconds: f64,
     },
+    /// Live playout of a generated program of 320x180 acts into FLV: pacing and CPU per
+    /// channel of a paced run beside `ffmpeg -re … -f flv` (encoding and copying), and the
+    /// A/V offset at the end of a long program played unpaced.
+    Live {
+        /// Length of the paced run (and of the ffmpeg references).
+        #[arg(long, default_value_t = 2.0)]
+        paced_minutes: f64,
+        /// Length of the unpaced program whose A/V offset is measured at the end.
+        #[arg(long, default_value_t = 60.0)]
+        unpaced_minutes: f64,
+        #[arg(long, default_value_t = 60.0)]
+        act_seconds: f64,
+    },
     /// The running-order planner on random pools of each size for a 4 h 30 min show: median
     /// time per plan and its over/under, beside a plain greedy fill (by score, first fit).
     Planner {
@@ -242,6 +256,19 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
             minutes,
             act_seconds,
         } => render::bench_render(config, minutes.max(0.1), act_seconds.max(1.0)).await,
+        What::Live {
+            paced_minutes,
+            unpaced_minutes,
+            act_seconds,
+        } => {
+            live::bench_live(
+                config,
+                paced_minutes.max(0.1),
+                unpaced_minutes.max(0.1),
+                act_seconds.max(1.0),
+            )
+            .await
+        }
     }
 }
 

@@ -79,7 +79,7 @@ pub async fn bench_render(
 }
 
 /// A few acts normalized by gala's own ingest (so they are in the house encoding).
-fn normalized_clips(
+pub(super) fn normalized_clips(
     dir: &Path,
     house: &HouseFormat,
     config: &Config,
@@ -103,7 +103,7 @@ fn normalized_clips(
         .collect()
 }
 
-fn plan(
+pub(super) fn plan(
     clips: &[PathBuf],
     house: &HouseFormat,
     config: &Config,
