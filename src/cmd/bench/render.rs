@@ -85,14 +85,15 @@ pub(super) fn normalized_clips(
     config: &Config,
     seconds: f64,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let sources = make_clips(&dir.join("sources"), DISTINCT, "320x240", seconds)?;
+    // Cached between runs: the names carry everything that shapes the files.
+    let sources = make_clips(&dir.join(format!("sources-{seconds}s")), DISTINCT, "320x240", seconds)?;
     sources
         .iter()
         .enumerate()
         .map(|(i, source)| {
             let out = dir.join(format!(
-                "act-{i}-{}x{}-{}.mp4",
-                house.width, house.height, house.x264_preset
+                "act-{i}-{seconds}s-{}x{}@{}-{}-crf{}.mp4",
+                house.width, house.height, house.fps, house.x264_preset, house.crf
             ));
             if !out.exists() {
                 normalize::normalize(source, &out, house, &config.limits, &|_| {})
