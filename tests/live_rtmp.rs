@@ -157,6 +157,7 @@ fn two_destinations_get_one_continuous_program_and_broken_items_air_as_slates() 
         unresolved: Vec::new(),
     };
     let (events, last, wall) = play(playout, |_, _| {});
+    assert_eq!(last.mode, "encode", "lower thirds and fades are drawn");
     let total_frames = 15 * 25;
     assert_eq!(last.frames, total_frames, "{last:?}");
     // Paced to real time: never faster than the media.
@@ -432,4 +433,110 @@ fn live_control_counts_down_takes_next_inserts_holds_extends_and_skips() {
     assert_eq!(c.video_packets as u64, last.frames, "{c:?}");
     assert_eq!(c.backwards, 0);
     assert!(c.max_video_step <= 0.041, "{c:?}");
+}
+
+/// A clip normalized to the house format (what ingest stores), so it can be stream-copied.
+fn house_clip(dir: &std::path::Path, name: &str, seconds: u32, tone: u32) -> std::path::PathBuf {
+    let source = dir.join(format!("{name}-source.mp4"));
+    make_clip(
+        &source,
+        &format!("testsrc2=size=320x180:rate=25,trim=duration={seconds}"),
+        Some(&format!("sine=frequency={tone}:duration={seconds}")),
+    );
+    let out = dir.join(format!("{name}.mp4"));
+    gala_pipeline::ingest::normalize::normalize(
+        &source,
+        &out,
+        &house(),
+        &IngestLimits::default(),
+        &|_| {},
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn house_format_items_without_graphics_are_stream_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = house_clip(dir.path(), "one", 4, 440);
+    let two = house_clip(dir.path(), "two", 4, 550);
+    // A house-format file cut half-way (Matroska keeps what came before the cut readable).
+    let long = house_clip(dir.path(), "long", 8, 330);
+    let mkv = dir.path().join("long.mkv");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&long)
+        .args(["-c", "copy"])
+        .arg(&mkv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&mkv).unwrap();
+    let cut = dir.path().join("cut.mkv");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+
+    let server = RtmpServer::start(&dir.path().join("a"));
+    let mut trimmed = act(3, &two, 4);
+    if let Source::Act { in_ms, .. } = &mut trimmed.source {
+        *in_ms = 2000; // on a GOP boundary: copyable
+    }
+    let items = vec![
+        act(1, &one, 4),
+        PlanItem {
+            id: 2,
+            kind: "slate".into(),
+            title: "Between".into(),
+            creator: String::new(),
+            source: Source::Slate {
+                text: "Between".into(),
+                duration_ms: 2000,
+            },
+        },
+        trimmed,
+        act(4, &cut, 8),
+    ];
+    let mut copy_plan = plan(items);
+    copy_plan.config.lower_third_s = 0;
+    copy_plan.config.transition_ms = 0;
+    let playout = Playout {
+        plan: copy_plan,
+        destinations: vec![server.url("main")],
+        config: fast_reconnects(),
+        start_at: None,
+        resume_first_at_ms: 0,
+        planned_first_ms: None,
+        pace: true,
+        unresolved: Vec::new(),
+    };
+    let (events, last, wall) = play(playout, |_, _| {});
+    assert_eq!(last.mode, "copy", "{}", last.mode_reason);
+    let total = (4 + 2 + 2 + 8) * 25;
+    assert!(wall.as_secs_f64() >= 16.0 - 0.3, "paced: {wall:?}");
+    assert_eq!(last.frames, total, "{last:?}");
+    let ended = ended_items(&events);
+    assert_eq!(
+        ended.iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+    let cut_slate = ended[3]
+        .2
+        .clone()
+        .expect("the cut file is replaced mid-way");
+    assert!(
+        cut_slate.from_ms > 1000 && cut_slate.from_ms < 7000,
+        "{cut_slate:?}"
+    );
+
+    let recs = server.recordings();
+    let c = continuity(&packets(&recs[0]));
+    println!("copy mode: {c:?}");
+    assert_eq!(c.backwards, 0, "{c:?}");
+    assert_eq!(
+        c.video_packets as u64, total,
+        "every frame, copied or encoded: {c:?}"
+    );
+    assert!(c.max_video_step <= 0.041, "no gap at the joins: {c:?}");
+    assert!(c.max_audio_step <= 0.023, "{c:?}");
+    assert!(c.max_key_interval <= 2.001, "{c:?}");
+    assert!(c.end_offset.abs() <= 0.03, "A/V in sync at the end: {c:?}");
 }

@@ -8,6 +8,7 @@ use ffmpeg_next::{codec, encoder, format, frame, ChannelLayout, Packet, Rational
 
 use super::frames::HouseFrame;
 use crate::config::HouseFormat;
+use crate::render::avc;
 use crate::render::segment::HouseEncoder;
 use crate::render::{media_error, RenderError};
 
@@ -35,14 +36,19 @@ pub struct LivePacket {
 }
 
 impl LivePacket {
-    fn from_packet(track: Track, packet: &Packet) -> Option<LivePacket> {
+    /// An encoder's packet; video goes from Annex B to AVCC.
+    pub(crate) fn from_packet(track: Track, packet: &Packet) -> Option<LivePacket> {
+        let data = packet.data()?;
         Some(LivePacket {
             track,
             pts: packet.pts()?,
             dts: packet.dts().or(packet.pts())?,
             duration: packet.duration(),
             key: packet.is_key(),
-            data: Arc::from(packet.data()?),
+            data: match track {
+                Track::Video => Arc::from(avc::annexb_to_avcc(data)),
+                Track::Audio => Arc::from(data),
+            },
         })
     }
 
@@ -57,11 +63,19 @@ impl LivePacket {
 }
 
 /// What a muxer needs to declare the two streams (codec parameters with their extradata).
+/// Video packets are length-prefixed (AVCC, 4-byte lengths) and declared with avcC
+/// extradata, so that encoded and stream-copied packets mix.
 #[derive(Clone)]
 pub struct StreamSetup {
     pub house: HouseFormat,
     pub video: codec::Parameters,
     pub audio: codec::Parameters,
+    /// avcC extradata of the house encoder's SPS and PPS.
+    pub video_avcc: Vec<u8>,
+    /// The house encoder's SPS and PPS: a file is copied only when its own are these.
+    pub parameter_sets: Vec<Vec<u8>>,
+    /// Frames between decode and presentation order (B-frames): the first dts is −delay.
+    pub delay: i64,
 }
 
 /// The program's encoders.
@@ -102,12 +116,21 @@ impl LiveEncoder {
     }
 
     /// The codec parameters of both streams, for the destinations' muxers.
-    pub fn setup(&self) -> StreamSetup {
-        StreamSetup {
+    pub fn setup(&self) -> Result<StreamSetup, RenderError> {
+        let sets = avc::parameter_sets(&self.video.extradata())
+            .ok_or_else(|| anyhow::anyhow!("the house encoder gave no SPS/PPS"))?;
+        let video_avcc = avc::avcc_extradata(&sets)
+            .ok_or_else(|| anyhow::anyhow!("the house SPS is too short"))?;
+        // SAFETY: the opened encoder's context; has_b_frames is its reorder delay.
+        let delay = unsafe { (*self.video.encoder().as_ptr()).has_b_frames };
+        Ok(StreamSetup {
             house: self.house.clone(),
             video: codec::Parameters::from(self.video.encoder()),
             audio: codec::Parameters::from(&self.audio),
-        }
+            video_avcc,
+            parameter_sets: sets,
+            delay: i64::from(delay),
+        })
     }
 
     /// Frames encoded so far.
@@ -133,7 +156,17 @@ impl LiveEncoder {
                 .iter()
                 .filter_map(|p| LivePacket::from_packet(Track::Video, p)),
         );
-        self.pending.extend_from_slice(&frame.sound);
+        self.encode_audio(&frame.sound, out)
+    }
+
+    /// Encodes sound alone (interleaved stereo): the copy path copies the picture and
+    /// encodes the program's sound as one continuous AAC stream.
+    pub fn encode_audio(
+        &mut self,
+        sound: &[f32],
+        out: &mut Vec<LivePacket>,
+    ) -> Result<(), RenderError> {
+        self.pending.extend_from_slice(sound);
         while self.pending.len() >= 2 * AAC_FRAME {
             let chunk: Vec<f32> = self.pending.drain(..2 * AAC_FRAME).collect();
             self.send_audio(&chunk, out)?;
@@ -144,7 +177,9 @@ impl LiveEncoder {
     /// Flushes both encoders at the end of the program (the last partial AAC frame included).
     pub fn finish(&mut self, out: &mut Vec<LivePacket>) -> Result<(), RenderError> {
         let mut packets = Vec::new();
-        self.video.finish(&mut packets)?;
+        if self.video.sent() > 0 {
+            self.video.finish(&mut packets)?;
+        }
         out.extend(
             packets
                 .iter()

@@ -44,6 +44,9 @@ pub struct LiveConfig {
     pub takeover_after_ms: u64,
     /// The slate shown while the director holds the program.
     pub hold_text: String,
+    /// Stream-copy the pictures when every item is already in the house format and no
+    /// graphics are drawn (low CPU); otherwise every frame is encoded. Default true.
+    pub copy: bool,
 }
 
 impl Default for LiveConfig {
@@ -56,6 +59,7 @@ impl Default for LiveConfig {
             heartbeat_ms: 1000,
             takeover_after_ms: 4000,
             hold_text: "We'll be right back".into(),
+            copy: true,
         }
     }
 }

@@ -431,6 +431,7 @@ impl Connection {
                 .add_stream(codec::encoder::find(codec::Id::H264))
                 .map_err(|e| format!("video stream: {e}"))?;
             v.set_parameters(setup.video.clone());
+            crate::render::avc::set_extradata(&mut v, &setup.video_avcc);
             v.set_time_base(Rational(1, house.fps as i32));
         }
         {

@@ -16,7 +16,7 @@
 
 mod assemble;
 mod audio;
-mod avc;
+pub(crate) mod avc;
 pub mod cards;
 pub mod export;
 pub(crate) mod graphics;

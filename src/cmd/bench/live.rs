@@ -1,8 +1,8 @@
-//! `gala bench live`: live playout of a generated program of tiny-format acts (lower thirds
-//! and fades on, every frame encoded), measured three ways: the pacing (media time written
-//! against wall-clock time) and the CPU of a paced run, beside `ffmpeg -re … -f flv` of the
-//! same clips (encoding, and copying) in the same run; and the A/V offset at the end of a
-//! long program played unpaced (as fast as it encodes) and probed.
+//! `gala bench live`: live playout of a generated program of tiny-format acts, measured
+//! three ways: the pacing (media time written against wall-clock time) and the CPU of a paced
+//! run with graphics (every frame encoded) and of one without (pictures stream-copied),
+//! beside `ffmpeg -re … -f flv` of the same clips (encoding, and copying) in the same run; and
+//! the A/V offset at the end of a long program played unpaced (as fast as it encodes).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -45,7 +45,7 @@ pub async fn bench_live(
         let paced = program(paced_minutes);
         let out = work.path().join("paced.flv");
         let cpu0 = cpu_seconds(false);
-        let run = play(&config, &house, &paced, act_seconds, &out, true)?;
+        let run = play(&config, &house, &paced, act_seconds, &out, (true, true))?;
         let ours_cpu = cpu_seconds(false) - cpu0;
         rows.push(format!(
             "pacing ({:.0} s paced): media − wall time: mean {:+.1} ms, worst {:+.1} ms, at the end {:+.1} ms; {} frames late",
@@ -70,16 +70,25 @@ pub async fn bench_live(
             100.0 * ref_encode / media,
             ours_cpu / ref_encode.max(1e-6)
         ));
+        // Paced, copy path: the same program without graphics, pictures stream-copied.
+        let out = work.path().join("copy.flv");
+        let cpu0 = cpu_seconds(false);
+        let run = play(&config, &house, &paced, act_seconds, &out, (true, false))?;
+        let copy_cpu = cpu_seconds(false) - cpu0;
         rows.push(format!(
-            "CPU per channel, copy: gala — (copy mode not built yet)   ffmpeg -re … -c copy -f flv {:.1} %",
-            100.0 * ref_copy / media
+            "CPU per channel, copy ({} mode): gala {:.1} % of a core ({copy_cpu:.1} s for {:.0} s)   ffmpeg -re … -c copy -f flv {:.1} %   ratio {:.2}",
+            run.status.mode,
+            100.0 * copy_cpu / run.status.media_s,
+            run.status.media_s,
+            100.0 * ref_copy / media,
+            copy_cpu / ref_copy.max(1e-6)
         ));
 
         // Unpaced long program: the A/V offset at its end.
         let long = program(unpaced_minutes);
         let out = work.path().join("long.flv");
         let t = Instant::now();
-        let run = play(&config, &house, &long, act_seconds, &out, false)?;
+        let run = play(&config, &house, &long, act_seconds, &out, (false, true))?;
         let took = t.elapsed().as_secs_f64();
         let (video_end, audio_end) = stream_ends(&out)?;
         rows.push(format!(
@@ -107,17 +116,22 @@ struct Run {
     samples: i64,
 }
 
-/// Plays the clips as one program into an FLV file, sampling the pacing every 100 ms.
+/// Plays the clips as one program into an FLV file, sampling the pacing every 100 ms;
+/// `graphics` off lets the pictures be stream-copied.
 fn play(
     config: &Config,
     house: &HouseFormat,
     clips: &[PathBuf],
     act_seconds: f64,
     out: &Path,
-    pace: bool,
+    (pace, graphics): (bool, bool),
 ) -> anyhow::Result<Run> {
     let mut render_plan = plan(clips, house, config, act_seconds, CaptionMode::Off);
     render_plan.house = house.clone();
+    if !graphics {
+        render_plan.config.lower_third_s = 0;
+        render_plan.config.transition_ms = 0;
+    }
     let playout = Playout {
         plan: render_plan,
         destinations: vec![out.display().to_string()],

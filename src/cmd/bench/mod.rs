@@ -158,8 +158,8 @@ enum What {
         act_seconds: f64,
     },
     /// Live playout of a generated program of 320x180 acts into FLV: pacing and CPU per
-    /// channel of a paced run beside `ffmpeg -re … -f flv` (encoding and copying), and the
-    /// A/V offset at the end of a long program played unpaced.
+    /// channel of paced runs (encode path, copy path) beside `ffmpeg -re … -f flv` (encoding
+    /// and copying), and the A/V offset at the end of a long program played unpaced.
     Live {
         /// Length of the paced run (and of the ffmpeg references).
         #[arg(long, default_value_t = 2.0)]

@@ -86,7 +86,12 @@ pub(super) fn normalized_clips(
     seconds: f64,
 ) -> anyhow::Result<Vec<PathBuf>> {
     // Cached between runs: the names carry everything that shapes the files.
-    let sources = make_clips(&dir.join(format!("sources-{seconds}s")), DISTINCT, "320x240", seconds)?;
+    let sources = make_clips(
+        &dir.join(format!("sources-{seconds}s")),
+        DISTINCT,
+        "320x240",
+        seconds,
+    )?;
     sources
         .iter()
         .enumerate()

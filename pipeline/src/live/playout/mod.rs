@@ -4,6 +4,8 @@
 //! fails airs as a slate for the rest of its planned length; the program never stops until
 //! the running order ends or it is told to.
 
+mod copy;
+
 use std::collections::{HashSet, VecDeque};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
@@ -106,6 +108,9 @@ impl Replaced {
 pub struct LiveStatus {
     /// `countdown`, `on_air`, `hold` or `ended`.
     pub phase: String,
+    /// `encode`, or `copy` (pictures stream-copied: low CPU), and why not copy.
+    pub mode: String,
+    pub mode_reason: String,
     pub on_air: Option<OnAir>,
     pub next: Option<Upcoming>,
     /// Seconds until the next item starts (at the current item's planned end).
@@ -151,7 +156,21 @@ pub fn run(
     let house = playout.plan.house.clone();
     let font = Font::find(&playout.plan.config.font)?;
     let encoder = LiveEncoder::open(&house)?;
-    let setup = encoder.setup();
+    let setup = encoder.setup()?;
+    let copy = if playout.config.copy {
+        copy::copyable(&playout.plan, &setup)
+    } else {
+        Err("live.copy is off".into())
+    };
+    match &copy {
+        Ok(()) => tracing::info!("every item is in the house format: pictures are stream-copied"),
+        Err(why) => tracing::info!(reason = %why, "pictures are encoded"),
+    }
+    {
+        let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
+        s.mode = if copy.is_ok() { "copy" } else { "encode" }.into();
+        s.mode_reason = copy.as_ref().err().cloned().unwrap_or_default();
+    }
     let mut destinations: Vec<Destination> = playout
         .destinations
         .iter()
@@ -173,11 +192,17 @@ pub fn run(
         pace: playout.pace,
         on_air: None,
         aired: HashSet::new(),
+        frames_out: 0,
+        samples_out: 0,
+        last_dts: None,
+        delay: setup.delay,
+        copy: copy.is_ok(),
+        hold_text: playout.config.hold_text.clone(),
     };
     let mut queue: VecDeque<PlanItem> = playout.plan.items.clone().into();
     let result = program.play(&playout, &mut queue, &commands, events);
-    let frames = program.encoder.frames();
-    let samples = program.encoder.samples();
+    let frames = program.frames_out;
+    let samples = program.samples_out as i64;
     let wall_s = program
         .clock
         .map_or(0.0, |(c, _)| c.elapsed().as_secs_f64());
@@ -229,6 +254,15 @@ struct Program<'a> {
     /// The item on air, and those that aired (inserted items have id 0).
     on_air: Option<u64>,
     aired: HashSet<u64>,
+    /// Program frames shown so far (the next frame's number), and sound samples sent.
+    frames_out: u64,
+    samples_out: u64,
+    /// Copy path: the last video decode time sent (program frames) and the B-frame delay.
+    last_dts: Option<i64>,
+    delay: i64,
+    /// Pictures stream-copied (see `copy`).
+    copy: bool,
+    hold_text: String,
 }
 
 /// How the countdown ended.
@@ -276,13 +310,18 @@ impl Program<'_> {
                 at_ms: self.next_frame_ms(),
                 note,
             });
-            let aired = self.play_item(
-                &item,
-                resumed,
-                planned_ms,
-                (playout, queue, commands),
-                events,
-            )?;
+            let aired = if self.copy {
+                let ctx = (&playout.plan, &mut *queue, commands);
+                self.play_copy_item(&item, resumed, planned_ms, ctx, events)?
+            } else {
+                self.play_item(
+                    &item,
+                    resumed,
+                    planned_ms,
+                    (playout, queue, commands),
+                    events,
+                )?
+            };
             planned_ms += planned_len;
             events(Event::ItemEnded {
                 item: item.id,
@@ -551,7 +590,7 @@ impl Program<'_> {
         time_to_next_s: Option<f64>,
         planned_now_ms: i64,
     ) {
-        let frames = self.encoder.frames();
+        let frames = self.frames_out;
         let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
         s.phase = phase.into();
         s.on_air = on_air;
@@ -577,7 +616,21 @@ impl Program<'_> {
     /// When the next frame airs by the program clock (Unix ms): what the as-run log records.
     fn next_frame_ms(&mut self) -> i64 {
         let (_, wall) = self.start_clock();
-        wall + frames_to_ms(self.encoder.frames(), &self.house)
+        wall + frames_to_ms(self.frames_out, &self.house)
+    }
+
+    /// Waits until program frame `n` is due (paced), counting frames that are late.
+    fn wait_for_frame(&mut self, n: u64) {
+        let (clock, _) = self.start_clock();
+        let due = clock + Duration::from_secs_f64(n as f64 / f64::from(self.house.fps));
+        let now = Instant::now();
+        if !self.pace {
+            // Unpaced: as fast as it goes.
+        } else if due > now {
+            std::thread::sleep(due - now);
+        } else if now - due > Duration::from_secs_f64(1.0 / f64::from(self.house.fps)) {
+            self.late_frames += 1;
+        }
     }
 
     /// Encodes one frame at its due time and hands the packets to every destination.
@@ -586,18 +639,11 @@ impl Program<'_> {
         frame: HouseFrame,
         events: &mut dyn FnMut(Event),
     ) -> Result<(), RenderError> {
-        let n = self.encoder.frames();
-        let (clock, _) = self.start_clock();
-        let due = clock + Duration::from_secs_f64(n as f64 / f64::from(self.house.fps));
-        let now = Instant::now();
-        if !self.pace {
-            // Unpaced: as fast as the encoder goes.
-        } else if due > now {
-            std::thread::sleep(due - now);
-        } else if now - due > Duration::from_secs_f64(1.0 / f64::from(self.house.fps)) {
-            self.late_frames += 1;
-        }
+        let n = self.frames_out;
+        self.wait_for_frame(n);
         self.encoder.encode(frame, &mut self.packets)?;
+        self.frames_out += 1;
+        self.samples_out += u64::from(self.house.samples_per_frame());
         for p in self.packets.drain(..) {
             for d in self.destinations.iter_mut() {
                 d.offer(&p);
