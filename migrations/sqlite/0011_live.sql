@@ -18,7 +18,7 @@ CREATE TABLE live_sessions (
 );
 CREATE INDEX live_sessions_show ON live_sessions (show_id, id);
 
--- One row per item that went on air (inserted slates and breaks have item_id 0).
+-- One row per item that went on air (items inserted on air have ids from 2^62 up).
 CREATE TABLE as_run (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     session_id      INTEGER NOT NULL REFERENCES live_sessions(id) ON DELETE CASCADE,

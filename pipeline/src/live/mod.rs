@@ -47,6 +47,9 @@ pub struct LiveConfig {
     /// Stream-copy the pictures when every item is already in the house format and no
     /// graphics are drawn (low CPU); otherwise every frame is encoded. Default true.
     pub copy: bool,
+    /// Also write an HLS rendition under `data_dir/live/show-<id>/preview/` for the studio's
+    /// monitor to play (a few seconds behind). Default true.
+    pub preview: bool,
 }
 
 impl Default for LiveConfig {
@@ -60,8 +63,26 @@ impl Default for LiveConfig {
             takeover_after_ms: 4000,
             hold_text: "We'll be right back".into(),
             copy: true,
+            preview: true,
         }
     }
+}
+
+/// Items inserted on air (slates, breaks) take ids from here up, apart from the running
+/// order's own ids.
+pub const INSERTED_ID_BASE: u64 = 1 << 62;
+
+/// Whether an item id is one of an item inserted on air.
+pub fn is_inserted(id: u64) -> bool {
+    id >= INSERTED_ID_BASE
+}
+
+/// Where a show's HLS preview is written (and served from by the studio).
+pub fn preview_dir(data_dir: &std::path::Path, show_id: i64) -> std::path::PathBuf {
+    data_dir
+        .join("live")
+        .join(format!("show-{show_id}"))
+        .join("preview")
 }
 
 /// Live control of a program on air.

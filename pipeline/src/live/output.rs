@@ -6,6 +6,7 @@
 //! counted.
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -163,6 +164,9 @@ impl DestinationStats {
 /// The address shown in logs and the dashboard: scheme, host and application, never the
 /// stream key (the last path segment) or credentials.
 pub fn public_name(url: &str) -> String {
+    if url.starts_with(HLS_PREFIX) {
+        return "preview (HLS)".into();
+    }
     match url.split_once("://") {
         Some((scheme, rest)) => {
             let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
@@ -407,7 +411,30 @@ pub fn backoff(config: &LiveConfig, failures: u32) -> Duration {
     Duration::from_millis((base as f64 * jitter) as u64)
 }
 
-/// One open FLV muxer.
+/// A destination address of this form is an HLS rendition written to a local playlist
+/// (fragmented MP4 segments of one GOP, the last few kept): the studio's preview.
+pub const HLS_PREFIX: &str = "hls:";
+
+/// The HLS muxer for `playlist` (its directory is made) and its header options.
+fn open_hls(playlist: &Path) -> Result<(format::context::Output, Dictionary<'static>), String> {
+    if let Some(dir) = playlist.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let octx = format::output_as(playlist, "hls").map_err(|e| format!("cannot write ({e})"))?;
+    let mut options = Dictionary::new();
+    options.set("hls_time", "2");
+    options.set("hls_list_size", "6");
+    options.set("hls_segment_type", "fmp4");
+    options.set("hls_fmp4_init_filename", "init.mp4");
+    options.set(
+        "hls_flags",
+        "delete_segments+independent_segments+temp_file",
+    );
+    options.set("master_pl_name", "master.m3u8");
+    Ok((octx, options))
+}
+
+/// One open muxer (FLV, or the HLS preview).
 struct Connection {
     octx: format::context::Output,
     video_tb: Rational,
@@ -419,12 +446,18 @@ struct Connection {
 
 impl Connection {
     fn open(url: &str, setup: &StreamSetup, config: &LiveConfig) -> Result<Connection, String> {
-        let mut options = Dictionary::new();
-        // Microseconds; a destination that stops reading fails instead of blocking forever.
-        options.set("rw_timeout", &(config.io_timeout_ms * 1000).to_string());
-        options.set("tcp_nodelay", "1");
-        let mut octx = format::output_as_with(url, "flv", options)
-            .map_err(|e| format!("cannot connect ({e})"))?;
+        let (mut octx, header) = match url.strip_prefix(HLS_PREFIX) {
+            Some(playlist) => open_hls(Path::new(playlist))?,
+            None => {
+                let mut options = Dictionary::new();
+                // Microseconds: a destination that stops reading fails instead of blocking.
+                options.set("rw_timeout", &(config.io_timeout_ms * 1000).to_string());
+                options.set("tcp_nodelay", "1");
+                let octx = format::output_as_with(url, "flv", options)
+                    .map_err(|e| format!("cannot connect ({e})"))?;
+                (octx, Dictionary::new())
+            }
+        };
         let house = &setup.house;
         {
             let mut v = octx
@@ -448,7 +481,7 @@ impl Connection {
                 (*(*st).codecpar).codec_tag = 0;
             }
         }
-        octx.write_header()
+        octx.write_header_with(header)
             .map_err(|e| format!("stream header refused ({e})"))?;
         let tb = |i: usize| octx.stream(i).map_or(Rational(1, 1000), |s| s.time_base());
         let (video_tb, audio_tb) = (tb(0), tb(1));

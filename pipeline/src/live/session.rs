@@ -103,7 +103,7 @@ pub async fn go_live(
     .await?;
     let playout = Playout {
         plan: prepared.plan.clone(),
-        destinations: opts.destinations.clone(),
+        destinations: with_preview(engine, opts.show_id, &opts.destinations),
         config: engine.config.live.clone(),
         start_at: opts.start_at,
         resume_first_at_ms: 0,
@@ -191,7 +191,7 @@ pub async fn standby(
     .await?;
     let playout = Playout {
         plan,
-        destinations: opts.destinations.clone(),
+        destinations: with_preview(engine, opts.show_id, &opts.destinations),
         config: cfg,
         start_at: None,
         resume_first_at_ms: offset,
@@ -258,6 +258,21 @@ struct Resume {
     item: u64,
     offset_ms: i64,
     planned_ms: Option<i64>,
+}
+
+/// The destinations, plus the studio's HLS preview when configured (an old preview is removed).
+fn with_preview(engine: &Engine, show_id: i64, destinations: &[String]) -> Vec<String> {
+    let mut all = destinations.to_vec();
+    if engine.config.live.preview {
+        let dir = super::preview_dir(&engine.config.data_dir, show_id);
+        let _ = std::fs::remove_dir_all(&dir);
+        all.push(format!(
+            "{}{}",
+            super::output::HLS_PREFIX,
+            dir.join("index.m3u8").display()
+        ));
+    }
+    all
 }
 
 /// Runs the loop on its own thread; writes events, heartbeats and takes commands until it ends.

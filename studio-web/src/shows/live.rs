@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gala_pipeline::live::asrun::{self, AsRun, DestinationEvent, Session};
-use gala_pipeline::live::{Command, LiveStatus};
+use gala_pipeline::live::{is_inserted, Command, LiveStatus};
 use gala_pipeline::show::back_time;
 use gala_pipeline::show::model::{parse_utc, utc_clock};
 use gala_pipeline::show::store;
@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/shows/{id}/live/monitor", get(monitor_fragment))
         .route("/shows/{id}/live/command", post(command_page))
         .route("/shows/{id}/as-run.csv", get(as_run_csv))
+        .route("/shows/{id}/live/preview/{file}", get(preview_file))
 }
 
 #[derive(OpenApi)]
@@ -210,6 +211,41 @@ async fn as_run_csv(
         .into_response())
 }
 
+/// A file of the show's HLS preview (playlists, init segment, media segments), written by the
+/// playout node into `data_dir/live/show-<id>/preview/`. Only plain file names are served.
+async fn preview_file(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, file)): Path<(i64, String)>,
+) -> Result<Response, WebError> {
+    require_director(&user)?;
+    let plain = !file.starts_with('.')
+        && file.len() <= 64
+        && file
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let kind = match file.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("m3u8") => "application/vnd.apple.mpegurl",
+        Some("mp4" | "m4s") => "video/mp4",
+        _ => return Err(WebError::NotFound),
+    };
+    if !plain {
+        return Err(WebError::NotFound);
+    }
+    let path = gala_pipeline::live::preview_dir(&state.engine.config.data_dir, id).join(&file);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| WebError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// A line of the plan beside what aired.
 pub struct Row {
     pub item: i64,
@@ -310,7 +346,7 @@ async fn monitor(state: &AppState, id: i64) -> Result<(Monitor, Vec<(u64, String
         ));
     }
     // Inserted slates and breaks are not in the running order: shown where they aired.
-    for r in v.as_run.iter().filter(|r| r.item_id == 0) {
+    for r in v.as_run.iter().filter(|r| is_inserted(r.item_id as u64)) {
         rows.push(row(
             0,
             format!("{} (inserted)", r.title),

@@ -192,6 +192,7 @@ pub fn run(
         pace: playout.pace,
         on_air: None,
         aired: HashSet::new(),
+        inserted: 0,
         frames_out: 0,
         samples_out: 0,
         last_dts: None,
@@ -251,9 +252,11 @@ struct Program<'a> {
     /// Items that air as slates (unresolved before air), and why.
     unresolved: Vec<(u64, String)>,
     pace: bool,
-    /// The item on air, and those that aired (inserted items have id 0).
+    /// The item on air, and those that aired.
     on_air: Option<u64>,
     aired: HashSet<u64>,
+    /// Items inserted on air so far (their ids follow `INSERTED_ID_BASE`).
+    inserted: u64,
     /// Program frames shown so far (the next frame's number), and sound samples sent.
     frames_out: u64,
     samples_out: u64,
@@ -395,7 +398,10 @@ impl Program<'_> {
                     text,
                     duration_ms,
                 } => queue.push_front(PlanItem {
-                    id: 0,
+                    id: {
+                        self.inserted += 1;
+                        super::INSERTED_ID_BASE + self.inserted
+                    },
                     kind: kind.clone(),
                     title: text.clone(),
                     creator: String::new(),
@@ -418,7 +424,11 @@ impl Program<'_> {
             .on_air
             .and_then(|id| items.iter().position(|i| i.id == id))
             .map_or(0, |p| p + 1);
-        let inserted: Vec<PlanItem> = queue.iter().take_while(|i| i.id == 0).cloned().collect();
+        let inserted: Vec<PlanItem> = queue
+            .iter()
+            .take_while(|i| super::is_inserted(i.id))
+            .cloned()
+            .collect();
         let rest = items
             .into_iter()
             .skip(after)
