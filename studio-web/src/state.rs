@@ -29,6 +29,9 @@ pub struct AppState {
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Password hashing, a few at a time.
     pub hasher: Arc<crate::auth::password::Hasher>,
+    /// Shows this server is putting on air (resolving before their session exists), so that a
+    /// second "Go live" does not start a second playout.
+    pub live_starting: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
 }
 
 impl FromRef<AppState> for UploadService {
@@ -55,6 +58,7 @@ impl AppState {
             i18n: Arc::new(I18n::load()?),
             csrf_key: Arc::new(csrf_key),
             assets_dir: default_assets_dir(),
+            live_starting: Arc::default(),
         })
     }
 

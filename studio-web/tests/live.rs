@@ -248,3 +248,81 @@ async fn the_director_watches_and_controls_the_show_on_air() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_director_puts_the_show_on_air_from_the_studio_and_ends_it() {
+    let app = common::spawn_app_with(|c| {
+        c.house.width = 320;
+        c.house.height = 180;
+        c.house.x264_preset = "ultrafast".into();
+        c.live.heartbeat_ms = 250;
+    })
+    .await;
+    let director = app.logged_in("director@example.org", Role::Director).await;
+    let body = json!({
+        "title": "Rehearsal", "starts_at": "2027-02-05T20:00", "target_ms": 60_000,
+        "tolerance_ms": 30_000,
+        "items": [
+            { "kind": "slate", "text": "One", "duration_ms": 30_000 },
+            { "kind": "slate", "text": "Two", "duration_ms": 3_000 }
+        ]
+    });
+    let r = app.post_json(&director, "/api/shows", body).await;
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let start = format!("/api/shows/{id}/live/start");
+
+    // Only RTMP addresses: never a file or another scheme from the web.
+    for bad in [
+        json!({"destinations": ["/etc/passwd"]}),
+        json!({"destinations": ["http://x/y"]}),
+        json!({"destinations": [], "at": "tomorrow"}),
+    ] {
+        let r = app.post_json(&director, &start, bad).await;
+        assert_eq!(r.status(), 400);
+    }
+    let r = app
+        .post_json(&director, &start, json!({"destinations": []}))
+        .await;
+    assert_eq!(r.status(), 202, "a rehearsal: the preview only");
+    let again = app
+        .post_json(&director, &start, json!({"destinations": []}))
+        .await;
+    assert_eq!(again.status(), 409, "one playout per show");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut state = Value::Null;
+    while std::time::Instant::now() < deadline {
+        state = live_view(&app, &director, id).await;
+        if state["state"] == "on_air" && state["status"]["on_air"]["item"] == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state["state"], "on_air", "{state}");
+    let r = app
+        .post_json(
+            &director,
+            &format!("/api/shows/{id}/live/commands"),
+            json!({"command": "end"}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    while std::time::Instant::now() < deadline {
+        state = live_view(&app, &director, id).await;
+        if state["state"] == "ended" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state["state"], "ended", "{state}");
+    assert_eq!(state["session"]["end_reason"], "ended by the director");
+    let first = &state["as_run"][0];
+    assert!(
+        first["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("show ended by the director"),
+        "{first}"
+    );
+    assert!(first["actual_ms"].as_i64().unwrap() < 30_000);
+}

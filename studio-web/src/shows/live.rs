@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gala_pipeline::live::asrun::{self, AsRun, DestinationEvent, Session};
+use gala_pipeline::live::session::{go_live, GoLive};
 use gala_pipeline::live::{is_inserted, Command, LiveStatus};
 use gala_pipeline::show::back_time;
 use gala_pipeline::show::model::{parse_utc, utc_clock};
@@ -30,6 +31,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/shows/{id}/live", get(live_api))
         .route("/api/shows/{id}/live/commands", post(command_api))
+        .route("/api/shows/{id}/live/start", post(start_api))
+        .route("/shows/{id}/live/start", post(start_page))
         .route("/shows/{id}/live", get(live_page))
         .route("/shows/{id}/live/monitor", get(monitor_fragment))
         .route("/shows/{id}/live/command", post(command_page))
@@ -39,8 +42,8 @@ pub fn router() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(live_api, command_api),
-    components(schemas(LiveView, CommandAnswer)),
+    paths(live_api, command_api, start_api),
+    components(schemas(LiveView, CommandAnswer, StartRequest)),
     tags((name = "live", description = "The show on air: monitor, live control, as-run log (directors)"))
 )]
 pub struct LiveApi;
@@ -187,6 +190,148 @@ async fn send(
         "live command sent"
     );
     Ok((session, command_id))
+}
+
+/// What "Go live" asks for.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StartRequest {
+    /// RTMP addresses (`rtmp://` or `rtmps://`), at most 8; none plays the preview only (a
+    /// rehearsal).
+    #[serde(default)]
+    pub destinations: Vec<String>,
+    /// Start the first item at this UTC time (`YYYY-MM-DDTHH:MM[:SS]`); a countdown airs
+    /// until then. Default: at once.
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+/// The most destinations one show may have.
+const MAX_DESTINATIONS: usize = 8;
+
+/// Puts the show on air from this studio server (the playout runs in this process until the
+/// running order ends or a director ends it). A dedicated `gala live` node is the production
+/// setup; this is the embedded one.
+async fn start(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    req: StartRequest,
+) -> Result<(), WebError> {
+    store::get(&state.engine.db, id).await.map_err(page_error)?;
+    let destinations: Vec<String> = req
+        .destinations
+        .iter()
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+        .collect();
+    if destinations.len() > MAX_DESTINATIONS {
+        return Err(WebError::BadRequest(format!(
+            "at most {MAX_DESTINATIONS} destinations"
+        )));
+    }
+    for d in &destinations {
+        let ok = (d.starts_with("rtmp://") || d.starts_with("rtmps://"))
+            && d.len() <= 500
+            && !d.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ok {
+            return Err(WebError::BadRequest(format!(
+                "not an RTMP address (rtmp://host/app/key): {}",
+                gala_pipeline::live::output::public_name(d)
+            )));
+        }
+    }
+    let start_at = match req.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            parse_utc(t)
+                .map(|ms| {
+                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64)
+                })
+                .ok_or_else(|| {
+                    WebError::BadRequest(format!("`{t}` is not a time like 2027-02-05T20:00 (UTC)"))
+                })?,
+        ),
+    };
+    let v = view(state, id).await?;
+    if v.state == "on_air" || v.state == "silent" {
+        return Err(WebError::Conflict("the show is already on air".into()));
+    }
+    if !state
+        .live_starting
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id)
+    {
+        return Err(WebError::Conflict("the show is going on air".into()));
+    }
+    let (engine, starting) = (state.engine.clone(), state.live_starting.clone());
+    let opts = GoLive {
+        show_id: id,
+        destinations,
+        start_at,
+        node: format!("studio:{}", std::process::id()),
+    };
+    tracing::info!(show = id, user = user.id, "going live from the studio");
+    tokio::spawn(async move {
+        let done = go_live(&engine, opts, std::future::pending()).await;
+        starting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        match done {
+            Ok(o) => tracing::info!(show = id, session = o.session, reason = %o.reason, "off air"),
+            Err(e) => {
+                tracing::error!(show = id, error = %e, "the show could not go on (or stay) on air")
+            }
+        }
+    });
+    // The session row exists once the show is resolved (cards rendered): until then the
+    // monitor says "off", and this server refuses a second start.
+    Ok(())
+}
+
+/// Puts the show on air (see `StartRequest`); 409 when it is already on air.
+#[utoipa::path(post, path = "/api/shows/{id}/live/start", tag = "live", params(("id" = i64, Path)),
+    request_body = StartRequest,
+    responses((status = 202), (status = 400), (status = 409), (status = 403)))]
+async fn start_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<StartRequest>,
+) -> Result<Response, WebError> {
+    require_director(&user)?;
+    start(&state, &user, id, req).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartForm {
+    #[serde(default)]
+    pub destinations: String,
+    #[serde(default)]
+    pub at: String,
+}
+
+async fn start_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(id): Path<i64>,
+    FormBody(form): FormBody<StartForm>,
+) -> Result<Response, WebError> {
+    require_director(&user)?;
+    let req = StartRequest {
+        destinations: form.destinations.lines().map(str::to_string).collect(),
+        at: Some(form.at),
+    };
+    match start(&state, &user, id, req).await {
+        Ok(()) => Ok(Redirect::to(&format!("/shows/{id}/live")).into_response()),
+        Err(WebError::BadRequest(m)) | Err(WebError::Conflict(m)) => {
+            live_page_with(&state, page, id, Some(m)).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The as-run log as CSV.
