@@ -78,20 +78,19 @@ pub struct StreamSetup {
     pub delay: i64,
 }
 
-/// The program's encoders.
-pub struct LiveEncoder {
-    video: HouseEncoder,
-    audio: encoder::Audio,
-    house: HouseFormat,
-    /// Interleaved stereo samples not yet sent to the AAC encoder.
+/// An AAC-LC encoder at the house rate, fed interleaved stereo. Its packets are stamped from
+/// the samples fed, so the first one (the encoder's priming) is at −1024.
+pub struct AacEncoder {
+    enc: encoder::Audio,
+    rate: u32,
+    /// Interleaved stereo samples not yet sent.
     pending: Vec<f32>,
-    samples_sent: i64,
+    fed: i64,
 }
 
-impl LiveEncoder {
-    pub fn open(house: &HouseFormat) -> Result<LiveEncoder, RenderError> {
+impl AacEncoder {
+    pub fn open(house: &HouseFormat) -> Result<AacEncoder, RenderError> {
         crate::ingest::init_ffmpeg();
-        let video = HouseEncoder::open(house)?;
         let codec = encoder::find(codec::Id::AAC)
             .ok_or_else(|| anyhow::anyhow!("the AAC encoder is not available"))?;
         let mut enc = codec::Context::new_with_codec(codec)
@@ -105,13 +104,103 @@ impl LiveEncoder {
         enc.set_time_base(Rational(1, house.audio_sample_rate as i32));
         // FLV carries the AudioSpecificConfig once, in the stream header.
         enc.set_flags(codec::Flags::GLOBAL_HEADER);
-        let audio = enc.open_as(codec).map_err(media_error("open aac"))?;
-        Ok(LiveEncoder {
-            video,
-            audio,
-            house: house.clone(),
+        let enc = enc.open_as(codec).map_err(media_error("open aac"))?;
+        Ok(AacEncoder {
+            enc,
+            rate: house.audio_sample_rate,
             pending: Vec::new(),
-            samples_sent: 0,
+            fed: 0,
+        })
+    }
+
+    pub fn parameters(&self) -> codec::Parameters {
+        codec::Parameters::from(&self.enc)
+    }
+
+    /// Samples (per channel) fed so far.
+    pub fn fed(&self) -> i64 {
+        self.fed
+    }
+
+    /// Encodes whole AAC frames of `sound`; the rest waits for more (or `finish`).
+    pub fn encode(&mut self, sound: &[f32], out: &mut Vec<LivePacket>) -> Result<(), RenderError> {
+        self.pending.extend_from_slice(sound);
+        while self.pending.len() >= 2 * AAC_FRAME {
+            let chunk: Vec<f32> = self.pending.drain(..2 * AAC_FRAME).collect();
+            self.send(&chunk, out)?;
+        }
+        Ok(())
+    }
+
+    /// Encodes what is pending (a last partial frame) and flushes the encoder.
+    pub fn finish(&mut self, out: &mut Vec<LivePacket>) -> Result<(), RenderError> {
+        if !self.pending.is_empty() {
+            let chunk = std::mem::take(&mut self.pending);
+            self.send(&chunk, out)?;
+        }
+        self.enc.send_eof().map_err(media_error("aac flush"))?;
+        self.drain(out);
+        Ok(())
+    }
+
+    fn send(&mut self, interleaved: &[f32], out: &mut Vec<LivePacket>) -> Result<(), RenderError> {
+        let n = interleaved.len() / 2;
+        let mut f = frame::Audio::new(
+            format::Sample::F32(format::sample::Type::Planar),
+            n,
+            ChannelLayout::STEREO,
+        );
+        f.set_rate(self.rate);
+        for ch in 0..2 {
+            let plane = f.plane_mut::<f32>(ch);
+            for (i, s) in plane.iter_mut().enumerate().take(n) {
+                *s = interleaved[i * 2 + ch].clamp(-1.0, 1.0);
+            }
+        }
+        f.set_pts(Some(self.fed));
+        self.fed += n as i64;
+        self.enc
+            .send_frame(&f)
+            .map_err(media_error("aac encoder"))?;
+        self.drain(out);
+        Ok(())
+    }
+
+    fn drain(&mut self, out: &mut Vec<LivePacket>) {
+        let mut packet = Packet::empty();
+        while self.enc.receive_packet(&mut packet).is_ok() {
+            if let Some(p) = LivePacket::from_packet(Track::Audio, &packet) {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// One AAC packet of silence, for padding the sound of copied items to the picture.
+pub fn aac_silence(house: &HouseFormat) -> Result<Arc<[u8]>, RenderError> {
+    let mut aac = AacEncoder::open(house)?;
+    let mut out = Vec::new();
+    aac.encode(&vec![0.0; 2 * AAC_FRAME * 4], &mut out)?;
+    out.into_iter()
+        .find(|p| p.pts >= 0)
+        .map(|p| p.data)
+        .ok_or_else(|| anyhow::anyhow!("the AAC encoder gave no packet for silence").into())
+}
+
+/// The program's encoders.
+pub struct LiveEncoder {
+    video: HouseEncoder,
+    audio: AacEncoder,
+    house: HouseFormat,
+}
+
+impl LiveEncoder {
+    pub fn open(house: &HouseFormat) -> Result<LiveEncoder, RenderError> {
+        crate::ingest::init_ffmpeg();
+        Ok(LiveEncoder {
+            video: HouseEncoder::open(house)?,
+            audio: AacEncoder::open(house)?,
+            house: house.clone(),
         })
     }
 
@@ -126,7 +215,7 @@ impl LiveEncoder {
         Ok(StreamSetup {
             house: self.house.clone(),
             video: codec::Parameters::from(self.video.encoder()),
-            audio: codec::Parameters::from(&self.audio),
+            audio: self.audio.parameters(),
             video_avcc,
             parameter_sets: sets,
             delay: i64::from(delay),
@@ -140,7 +229,7 @@ impl LiveEncoder {
 
     /// Audio samples (per channel) encoded so far.
     pub fn samples(&self) -> i64 {
-        self.samples_sent
+        self.audio.fed()
     }
 
     /// Encodes one house frame; the packets that came out go to `out`.
@@ -156,22 +245,7 @@ impl LiveEncoder {
                 .iter()
                 .filter_map(|p| LivePacket::from_packet(Track::Video, p)),
         );
-        self.encode_audio(&frame.sound, out)
-    }
-
-    /// Encodes sound alone (interleaved stereo): the copy path copies the picture and
-    /// encodes the program's sound as one continuous AAC stream.
-    pub fn encode_audio(
-        &mut self,
-        sound: &[f32],
-        out: &mut Vec<LivePacket>,
-    ) -> Result<(), RenderError> {
-        self.pending.extend_from_slice(sound);
-        while self.pending.len() >= 2 * AAC_FRAME {
-            let chunk: Vec<f32> = self.pending.drain(..2 * AAC_FRAME).collect();
-            self.send_audio(&chunk, out)?;
-        }
-        Ok(())
+        self.audio.encode(&frame.sound, out)
     }
 
     /// Flushes both encoders at the end of the program (the last partial AAC frame included).
@@ -185,48 +259,6 @@ impl LiveEncoder {
                 .iter()
                 .filter_map(|p| LivePacket::from_packet(Track::Video, p)),
         );
-        if !self.pending.is_empty() {
-            let chunk = std::mem::take(&mut self.pending);
-            self.send_audio(&chunk, out)?;
-        }
-        self.audio.send_eof().map_err(media_error("aac flush"))?;
-        self.drain_audio(out);
-        Ok(())
-    }
-
-    fn send_audio(
-        &mut self,
-        interleaved: &[f32],
-        out: &mut Vec<LivePacket>,
-    ) -> Result<(), RenderError> {
-        let n = interleaved.len() / 2;
-        let mut f = frame::Audio::new(
-            format::Sample::F32(format::sample::Type::Planar),
-            n,
-            ChannelLayout::STEREO,
-        );
-        f.set_rate(self.house.audio_sample_rate);
-        for ch in 0..2 {
-            let plane = f.plane_mut::<f32>(ch);
-            for (i, s) in plane.iter_mut().enumerate().take(n) {
-                *s = interleaved[i * 2 + ch].clamp(-1.0, 1.0);
-            }
-        }
-        f.set_pts(Some(self.samples_sent));
-        self.samples_sent += n as i64;
-        self.audio
-            .send_frame(&f)
-            .map_err(media_error("aac encoder"))?;
-        self.drain_audio(out);
-        Ok(())
-    }
-
-    fn drain_audio(&mut self, out: &mut Vec<LivePacket>) {
-        let mut packet = Packet::empty();
-        while self.audio.receive_packet(&mut packet).is_ok() {
-            if let Some(p) = LivePacket::from_packet(Track::Audio, &packet) {
-                out.push(p);
-            }
-        }
+        self.audio.finish(out)
     }
 }

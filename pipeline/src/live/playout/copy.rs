@@ -4,14 +4,18 @@
 //! timestamps instead of decoded and re-encoded. Slates (a failed item, a hold, an
 //! extension) are encoded by a fresh house encoder, whose packets mix with the copied ones.
 //!
-//! The sound is decoded and encoded once as one continuous AAC stream, counted in samples.
-//! Copying each file's AAC packets instead would put the encoder priming (1024 samples) of
-//! every file at every join: dropped, each join clicks and A/V drifts by up to a packet;
-//! kept, the timestamps overlap. One AAC encode costs about a percent of a core.
+//! The sound is copied too: each file's AAC packets (sound in another codec, as in card
+//! segments, is encoded by a fresh AAC encoder, item by item). Every file starts with the
+//! encoder priming (a packet at −1024 samples): it is dropped at every join, and each packet
+//! is restamped from the program's own sample count. A packet that would go out more than
+//! half a packet (512 samples, 11 ms) after its place is dropped; where one would go out as
+//! much before it, a packet of silence goes in first. So the offset never grows, join after
+//! join, and stays within ±11 ms.
 
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 use ffmpeg_next::{decoder, format, frame, media};
 
@@ -19,7 +23,7 @@ use super::{frames_to_ms, replacement_text, Aired, Control, Event, Program, Repl
 use crate::config::{HouseFormat, IngestLimits};
 use crate::ingest::normalize::decode::{open_audio_decoder, AudioChain, AudioGain};
 use crate::ingest::{next_packet, Budget};
-use crate::live::encoder::{LivePacket, StreamSetup, Track};
+use crate::live::encoder::{AacEncoder, LivePacket, StreamSetup, Track};
 use crate::live::frames::{Slate, SourceFailure};
 use crate::live::Command;
 use crate::render::segment::HouseEncoder;
@@ -27,6 +31,10 @@ use crate::render::{avc, ms_to_frames, CaptionMode, PlanItem, RenderError, Rende
 
 /// Packets the demuxer may refuse before the source counts as damaged.
 const MAX_BAD_PACKETS: u32 = 50;
+
+/// Samples in an AAC-LC packet, and half of it: how far the sound may stray from its place.
+const AAC_SAMPLES: i64 = 1024;
+const HALF_PACKET: i64 = AAC_SAMPLES / 2;
 
 /// Why the running order cannot be stream-copied; Ok when it can.
 pub(crate) fn copyable(plan: &RenderPlan, setup: &StreamSetup) -> Result<(), String> {
@@ -83,18 +91,41 @@ fn check_file(
     Ok(())
 }
 
-/// A house-format file read packet by packet: its pictures as they are, its sound decoded.
+/// How a copied file's sound reaches the program.
+enum SourceAudio {
+    None,
+    /// AAC-LC at the house rate in stereo: its packets, copied (time base in seconds).
+    Copy {
+        index: usize,
+        time_base: f64,
+    },
+    /// Anything else: decoded and encoded by a fresh AAC encoder.
+    Encode {
+        index: usize,
+        decoder: decoder::Audio,
+        chain: AudioChain,
+        aac: AacEncoder,
+    },
+}
+
+/// AAC packets of one item: (its own sample time, 0 at the item's start; the data).
+type ItemPackets = VecDeque<(i64, Arc<[u8]>)>;
+
+/// A house-format file read packet by packet: its pictures and (AAC) sound as they are.
 struct CopySource {
     input: format::context::Input,
     video_index: usize,
     time_base: f64,
     origin: i64,
     fps: f64,
-    audio: Option<(usize, decoder::Audio, AudioChain)>,
+    audio: SourceAudio,
+    rate: f64,
     in_frame: i64,
     in_sample: u64,
+    /// Decoded samples out of the chain so far (the `Encode` case).
     audio_position: u64,
-    sound: VecDeque<f32>,
+    /// AAC packets waiting for their place in the program.
+    packets: ItemPackets,
     budget: Budget,
     bad_packets: u32,
 }
@@ -142,13 +173,37 @@ impl CopySource {
         let audio = match input.streams().best(media::Type::Audio) {
             Some(a) => {
                 let index = a.index();
-                let dec =
-                    open_audio_decoder(&input, index).map_err(|e| fail(format!("audio: {e}")))?;
-                let chain = AudioChain::new(&dec, house.audio_sample_rate, AudioGain::UNITY)
-                    .map_err(|e| fail(format!("audio: {e}")))?;
-                Some((index, dec, chain))
+                let par = a.parameters();
+                // SAFETY: codec parameters of a stream of `input`, valid while it lives.
+                let (rate, channels) = unsafe {
+                    let p = &*par.as_ptr();
+                    (p.sample_rate, p.ch_layout.nb_channels)
+                };
+                if par.id() == ffmpeg_next::codec::Id::AAC
+                    && rate == house.audio_sample_rate as i32
+                    && channels == 2
+                {
+                    let tb = a.time_base();
+                    SourceAudio::Copy {
+                        index,
+                        time_base: f64::from(tb.numerator()) / f64::from(tb.denominator().max(1)),
+                    }
+                } else {
+                    let decoder = open_audio_decoder(&input, index)
+                        .map_err(|e| fail(format!("audio: {e}")))?;
+                    let chain =
+                        AudioChain::new(&decoder, house.audio_sample_rate, AudioGain::UNITY)
+                            .map_err(|e| fail(format!("audio: {e}")))?;
+                    let aac = AacEncoder::open(house).map_err(|e| fail(format!("audio: {e}")))?;
+                    SourceAudio::Encode {
+                        index,
+                        decoder,
+                        chain,
+                        aac,
+                    }
+                }
             }
-            None => None,
+            None => SourceAudio::None,
         };
         let in_frame = ms_to_frames(in_ms, house);
         Ok(CopySource {
@@ -158,10 +213,11 @@ impl CopySource {
             origin,
             fps: f64::from(house.fps),
             audio,
+            rate: f64::from(house.audio_sample_rate),
             in_frame: in_frame as i64,
             in_sample: in_frame * u64::from(house.samples_per_frame()),
             audio_position: 0,
-            sound: VecDeque::new(),
+            packets: VecDeque::new(),
             budget: Budget::for_media(limits, seconds),
             bad_packets: 0,
         })
@@ -204,47 +260,74 @@ impl CopySource {
                 data: data.to_vec(),
             });
         }
-        if let Some((index, dec, chain)) = self.audio.as_mut() {
-            if packet.stream() == *index {
-                let _ = dec.send_packet(&packet);
+        match &mut self.audio {
+            SourceAudio::Copy { index, time_base } if packet.stream() == *index => {
+                if let (Some(pts), Some(data)) = (packet.pts(), packet.data()) {
+                    let at = (pts as f64 * *time_base * self.rate).round() as i64;
+                    self.packets
+                        .push_back((at - self.in_sample as i64, Arc::from(data)));
+                }
+            }
+            SourceAudio::Encode {
+                index,
+                decoder,
+                chain,
+                ..
+            } if packet.stream() == *index => {
+                let _ = decoder.send_packet(&packet);
                 let mut decoded = frame::Audio::empty();
-                while dec.receive_frame(&mut decoded).is_ok() {
+                while decoder.receive_frame(&mut decoded).is_ok() {
                     chain
                         .push(&mut decoded)
                         .map_err(|e| SourceFailure(e.to_string()))?;
                 }
-                self.pull_audio();
+                self.encode_pulled()?;
             }
+            _ => {}
         }
         Ok(CopyStep::Other)
     }
 
     fn finish_audio(&mut self) {
-        if let Some((_, dec, chain)) = self.audio.as_mut() {
-            let _ = dec.send_eof();
+        if let SourceAudio::Encode { decoder, chain, .. } = &mut self.audio {
+            let _ = decoder.send_eof();
             let mut decoded = frame::Audio::empty();
-            while dec.receive_frame(&mut decoded).is_ok() {
+            while decoder.receive_frame(&mut decoded).is_ok() {
                 let _ = chain.push(&mut decoded);
             }
             let _ = chain.finish();
         }
-        self.pull_audio();
+        let _ = self.encode_pulled();
+        if let SourceAudio::Encode { aac, .. } = &mut self.audio {
+            let mut out = Vec::new();
+            let _ = aac.finish(&mut out);
+            self.packets
+                .extend(out.into_iter().map(|p| (p.pts, p.data)));
+        }
     }
 
-    fn pull_audio(&mut self) {
-        let Some((_, _, chain)) = self.audio.as_mut() else {
-            return;
+    /// Sound out of the chain from the item's first sample on, into the item's AAC encoder.
+    fn encode_pulled(&mut self) -> Result<(), SourceFailure> {
+        let SourceAudio::Encode { chain, aac, .. } = &mut self.audio else {
+            return Ok(());
         };
+        let mut out = Vec::new();
         while let Some(samples) = chain.pull() {
             let (left, right) = (samples.plane::<f32>(0), samples.plane::<f32>(1));
+            let mut kept = Vec::with_capacity(2 * samples.samples());
             for i in 0..samples.samples() {
                 if self.audio_position + i as u64 >= self.in_sample {
-                    self.sound.push_back(left[i]);
-                    self.sound.push_back(right[i]);
+                    kept.push(left[i]);
+                    kept.push(right[i]);
                 }
             }
             self.audio_position += samples.samples() as u64;
+            aac.encode(&kept, &mut out)
+                .map_err(|e| SourceFailure(format!("audio: {e}")))?;
         }
+        self.packets
+            .extend(out.into_iter().map(|p| (p.pts, p.data)));
+        Ok(())
     }
 }
 
@@ -270,29 +353,65 @@ impl Program<'_> {
         }
     }
 
-    /// Encodes program sound up to the end of frame `until` from `sound`, padding with
-    /// silence only when `pad` (at the end of an item).
-    fn feed_audio(
-        &mut self,
-        sound: &mut VecDeque<f32>,
-        until: u64,
-        pad: bool,
-    ) -> Result<(), RenderError> {
-        let target = until * u64::from(self.house.samples_per_frame());
-        let need = target.saturating_sub(self.samples_out) as usize;
-        let have = need.min(sound.len() / 2);
-        let mut chunk: Vec<f32> = sound.drain(..2 * have).collect();
-        if pad {
-            chunk.resize(2 * need, 0.0);
-        }
-        self.samples_out += (chunk.len() / 2) as u64;
-        self.encoder.encode_audio(&chunk, &mut self.packets)?;
-        for p in self.packets.drain(..) {
-            for d in self.destinations.iter_mut() {
-                d.offer(&p);
+    /// Sends the item's AAC packets whose place in the program (`base`, the item's first
+    /// sample in the program, plus their own time) comes before `until` (program samples),
+    /// restamped from the program's sample count and kept within half a packet of their
+    /// place: a packet that would be late is dropped, silence fills where one is missing.
+    /// Packets before the item's start (the encoder priming) are dropped.
+    fn send_audio(&mut self, packets: &mut ItemPackets, base: i64, until: i64) -> u64 {
+        let mut sent = 0;
+        while let Some((at, _)) = packets.front() {
+            let place = base + at;
+            if place >= until {
+                break;
             }
+            let Some((at, data)) = packets.pop_front() else {
+                break;
+            };
+            if at < 0 || (self.samples_out as i64) > place + HALF_PACKET {
+                continue;
+            }
+            self.pad_audio(place);
+            self.send_aac(data);
+            sent += 1;
         }
-        Ok(())
+        sent
+    }
+
+    /// Silence until the sound is within half a packet of program sample `until`.
+    fn pad_audio(&mut self, until: i64) {
+        while (self.samples_out as i64) + HALF_PACKET < until {
+            let Some(silence) = self.silence.clone() else {
+                return;
+            };
+            self.send_aac(silence);
+        }
+    }
+
+    fn send_aac(&mut self, data: Arc<[u8]>) {
+        let packet = LivePacket {
+            track: Track::Audio,
+            pts: self.samples_out as i64,
+            dts: self.samples_out as i64,
+            duration: AAC_SAMPLES,
+            key: true,
+            data,
+        };
+        self.samples_out += AAC_SAMPLES as u64;
+        for d in self.destinations.iter_mut() {
+            d.offer(&packet);
+        }
+    }
+
+    fn count_audio(&mut self, src: &CopySource, n: u64) {
+        if matches!(src.audio, SourceAudio::Copy { .. }) {
+            self.copied.1 += n;
+        }
+    }
+
+    /// Program samples at the end of program frame `frame`.
+    fn sample_of(&self, frame: u64) -> i64 {
+        (frame * u64::from(self.house.samples_per_frame())) as i64
     }
 
     /// `frames` frames of a still (slate, hold, extension) encoded by a fresh house encoder
@@ -309,7 +428,6 @@ impl Program<'_> {
         let start = self.next_start();
         let mut encoder = HouseEncoder::open(&self.house)?;
         let mut packets = Vec::new();
-        let mut silence = VecDeque::new();
         for i in 0..=frames {
             if i < frames {
                 let mut picture = still.frame().picture;
@@ -322,7 +440,7 @@ impl Program<'_> {
                     lp.pts += start as i64;
                     lp.dts += start as i64;
                     self.send_copied(lp, events);
-                    self.feed_audio(&mut silence, self.frames_out, true)?;
+                    self.pad_audio(self.sample_of(self.frames_out));
                 }
             }
         }
@@ -377,7 +495,6 @@ impl Program<'_> {
         let mut start: Option<u64> = None;
         let mut control = Control::default();
         let mut resync = false;
-        let mut silence = VecDeque::new();
         loop {
             self.poll(commands, queue, &mut control);
             let shown = start.map_or(0, |s| self.frames_out.saturating_sub(s));
@@ -421,7 +538,7 @@ impl Program<'_> {
                                 (self.last_dts.map_or(0, |d| d + 1) - dts).max(0) as u64;
                             let s = self.next_start().max(after_dts);
                             // Silence over any frames skipped to keep decode times rising.
-                            self.feed_audio(&mut silence, s, true)?;
+                            self.pad_audio(self.sample_of(s));
                             start = Some(s);
                             s
                         }
@@ -435,8 +552,12 @@ impl Program<'_> {
                         data: data.into(),
                     };
                     self.send_copied(packet, events);
+                    self.copied.0 += 1;
                     if let Ok(Some(src)) = source.as_mut() {
-                        self.feed_audio(&mut src.sound, self.frames_out, false)?;
+                        // Sound up to a packet ahead of the picture.
+                        let until = self.sample_of(self.frames_out) + AAC_SAMPLES;
+                        let n = self.send_audio(&mut src.packets, self.sample_of(s), until);
+                        self.count_audio(src, n);
                     }
                     let elapsed = (first + self.frames_out - s) as f64 / f64::from(house.fps);
                     let on_air = super::OnAir {
@@ -461,7 +582,7 @@ impl Program<'_> {
                 Some(s) => s,
                 None => {
                     let s = self.next_start();
-                    self.feed_audio(&mut silence, s, true)?;
+                    self.pad_audio(self.sample_of(s));
                     start = Some(s);
                     s
                 }
@@ -478,15 +599,20 @@ impl Program<'_> {
                 }
                 let from = self.next_start();
                 if let Ok(Some(src)) = source.as_mut() {
-                    self.feed_audio(&mut src.sound, from, true)?;
+                    let n =
+                        self.send_audio(&mut src.packets, self.sample_of(s), self.sample_of(from));
+                    self.count_audio(src, n);
                 }
                 self.still_run(&still, end.saturating_sub(from), events)?;
             }
             if let Ok(Some(src)) = source.as_mut() {
-                self.feed_audio(&mut src.sound, end, true)?;
+                // The item's sound to its end: no packet may start past it by half a packet.
+                let until = self.sample_of(end) - AAC_SAMPLES + HALF_PACKET + 1;
+                let n = self.send_audio(&mut src.packets, self.sample_of(s), until);
+                self.count_audio(src, n);
             }
             self.frames_out = self.frames_out.max(end);
-            self.feed_audio(&mut silence, self.frames_out, true)?;
+            self.pad_audio(self.sample_of(self.frames_out));
             break;
         }
         if control.extend_frames > 0 && !control.end && !control.take_next {

@@ -123,6 +123,10 @@ pub struct LiveStatus {
     pub wall_s: f64,
     /// Frames that were encoded later than their due time.
     pub late_frames: u64,
+    /// Copy mode: pictures and AAC packets stream-copied from the files (the rest of the
+    /// program, slates and padding, was encoded).
+    pub copied_frames: u64,
+    pub copied_audio_packets: u64,
     pub destinations: Vec<DestinationStatus>,
 }
 
@@ -198,7 +202,12 @@ pub fn run(
         last_dts: None,
         delay: setup.delay,
         copy: copy.is_ok(),
+        silence: match copy {
+            Ok(()) => Some(super::encoder::aac_silence(&house)?),
+            Err(_) => None,
+        },
         hold_text: playout.config.hold_text.clone(),
+        copied: (0, 0),
     };
     let mut queue: VecDeque<PlanItem> = playout.plan.items.clone().into();
     let result = program.play(&playout, &mut queue, &commands, events);
@@ -208,6 +217,7 @@ pub fn run(
         .clock
         .map_or(0.0, |(c, _)| c.elapsed().as_secs_f64());
     let late_frames = program.late_frames;
+    let copied = program.copied;
     let _ = program.flush();
     let wait = Duration::from_millis(playout.config.io_timeout_ms + 1000);
     for d in destinations.drain(..) {
@@ -232,6 +242,8 @@ pub fn run(
     last.media_s = frames as f64 / f64::from(house.fps);
     last.wall_s = wall_s;
     last.late_frames = late_frames;
+    last.copied_frames = copied.0;
+    last.copied_audio_packets = copied.1;
     last.destinations = stats.iter().map(|d| d.status()).collect();
     result.map(|_| last.clone())
 }
@@ -263,8 +275,12 @@ struct Program<'a> {
     /// Copy path: the last video decode time sent (program frames) and the B-frame delay.
     last_dts: Option<i64>,
     delay: i64,
-    /// Pictures stream-copied (see `copy`).
+    /// Pictures and sound stream-copied (see `copy`), with a packet of AAC silence for
+    /// padding.
     copy: bool,
+    silence: Option<Arc<[u8]>>,
+    /// Pictures and AAC packets copied from files so far.
+    copied: (u64, u64),
     hold_text: String,
 }
 
