@@ -4,9 +4,9 @@
 mod common;
 
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{text, Sandbox};
+use common::{text, wait_for, Sandbox};
 use gala_pipeline::ingest::clips::{self, ClipState};
 use gala_pipeline::ingest::steps;
 use gala_pipeline::jobs::{Job, JobState, Queue};
@@ -26,22 +26,6 @@ async fn jobs_of(queue: &Queue, clip_id: i64) -> Vec<Job> {
         .list_by_subject(&steps::subject(clip_id))
         .await
         .unwrap()
-}
-
-/// Polls `check` every 100 ms until it returns Some, or panics after `limit`.
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    limit: Duration,
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,10 +5,10 @@
 mod common;
 
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::rtmp::{continuity, packets, RtmpServer};
-use common::{text, Sandbox};
+use common::{text, wait_for, Sandbox};
 use gala_pipeline::live::asrun;
 use gala_pipeline::show::model::{Act, Edit, HostCard, Item, ItemKind, RunningOrder, ShowMeta};
 use gala_pipeline::show::store;
@@ -94,6 +94,17 @@ async fn make_show(db: &Db) -> i64 {
     store::create(db, meta, order, None).await.unwrap().id
 }
 
+/// A sandbox with quick heartbeats and reconnects, and its database.
+async fn live_sandbox() -> (Sandbox, Db) {
+    let sb = Sandbox::new();
+    let mut cfg = std::fs::read_to_string(sb.config_path()).unwrap();
+    cfg.push_str(LIVE);
+    std::fs::write(sb.config_path(), cfg).unwrap();
+    std::fs::create_dir_all(sb.path("data")).unwrap();
+    let db = Db::connect(&sb.db_url(), 2).await.unwrap();
+    (sb, db)
+}
+
 fn live(sb: &Sandbox, show: i64, url: &str, extra: &[&str]) -> Child {
     sb.gala()
         .args(["live", &show.to_string(), "--to", url])
@@ -104,29 +115,9 @@ fn live(sb: &Sandbox, show: i64, url: &str, extra: &[&str]) -> Child {
         .unwrap()
 }
 
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    limit: Duration,
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_standby_takes_over_when_the_active_node_dies() {
-    let sb = Sandbox::new();
-    let mut cfg = std::fs::read_to_string(sb.config_path()).unwrap();
-    cfg.push_str(LIVE);
-    std::fs::write(sb.config_path(), cfg).unwrap();
-    std::fs::create_dir_all(sb.path("data")).unwrap();
-    let db = Db::connect(&sb.db_url(), 2).await.unwrap();
+    let (sb, db) = live_sandbox().await;
     let show = make_show(&db).await;
     let server = RtmpServer::start(&sb.path("rtmp"));
     let url = server.url("main");
@@ -273,12 +264,7 @@ fn slate(id: u64, text: &str, ms: i64) -> Item {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_during_the_show_changes_only_what_is_not_yet_on_air() {
-    let sb = Sandbox::new();
-    let mut cfg = std::fs::read_to_string(sb.config_path()).unwrap();
-    cfg.push_str(LIVE);
-    std::fs::write(sb.config_path(), cfg).unwrap();
-    std::fs::create_dir_all(sb.path("data")).unwrap();
-    let db = Db::connect(&sb.db_url(), 2).await.unwrap();
+    let (sb, db) = live_sandbox().await;
     let meta = ShowMeta {
         title: "Edited live".into(),
         starts_at: "2026-11-29T20:00".into(),

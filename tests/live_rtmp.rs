@@ -81,6 +81,24 @@ fn play(
     (events, last, started.elapsed())
 }
 
+/// `clip` remuxed to Matroska and cut in the middle: a file that fails mid-way (an MP4 keeps
+/// its index at the end, so a cut MP4 fails from the start).
+fn cut_half_way(clip: &std::path::Path) -> std::path::PathBuf {
+    let mkv = clip.with_extension("whole.mkv");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(clip)
+        .args(["-c", "copy"])
+        .arg(&mkv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&mkv).unwrap();
+    let cut = clip.with_extension("cut.mkv");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    cut
+}
+
 fn ended_items(events: &[Event]) -> Vec<(u64, i64, Option<Replaced>)> {
     events
         .iter()
@@ -114,20 +132,7 @@ fn two_destinations_get_one_continuous_program_and_broken_items_air_as_slates() 
         "testsrc2=size=320x180:rate=25,trim=duration=8",
         Some("sine=frequency=330:duration=8"),
     );
-    let truncated = dir.path().join("truncated.mkv");
-    // An MP4 keeps its index at the end, so a cut MP4 is unreadable from the start: Matroska
-    // makes a file that fails mid-way.
-    let mkv = dir.path().join("long.mkv");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(&long)
-        .args(["-c", "copy"])
-        .arg(&mkv)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mkv_bytes = std::fs::read(&mkv).unwrap();
-    std::fs::write(&truncated, &mkv_bytes[..mkv_bytes.len() / 2]).unwrap();
+    let truncated = cut_half_way(&long);
 
     let a = RtmpServer::start(&dir.path().join("a"));
     let b = RtmpServer::start(&dir.path().join("b"));
@@ -462,20 +467,8 @@ fn house_format_items_without_graphics_are_stream_copied() {
     let dir = tempfile::tempdir().unwrap();
     let one = house_clip(dir.path(), "one", 4, 440);
     let two = house_clip(dir.path(), "two", 4, 550);
-    // A house-format file cut half-way (Matroska keeps what came before the cut readable).
     let long = house_clip(dir.path(), "long", 8, 330);
-    let mkv = dir.path().join("long.mkv");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(&long)
-        .args(["-c", "copy"])
-        .arg(&mkv)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let bytes = std::fs::read(&mkv).unwrap();
-    let cut = dir.path().join("cut.mkv");
-    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let cut = cut_half_way(&long);
 
     let server = RtmpServer::start(&dir.path().join("a"));
     let mut trimmed = act(3, &two, 4);

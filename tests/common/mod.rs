@@ -107,6 +107,22 @@ pub fn make_clip(path: &Path, video: &str, audio: Option<&str>) {
     gala_pipeline::demo::ffmpeg(&args, path).unwrap();
 }
 
+/// Polls `check` every 100 ms until it returns Some, or panics after `limit`.
+pub async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
+    limit: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 pub fn text(out: &Output) -> String {
     format!(
         "{}{}",

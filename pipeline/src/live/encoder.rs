@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use ffmpeg_next::{codec, encoder, format, frame, ChannelLayout, Packet, Rational};
+use ffmpeg_next::{codec, encoder, format, frame, ChannelLayout, Packet};
 
 use super::frames::HouseFrame;
 use crate::config::HouseFormat;
 use crate::render::avc;
-use crate::render::segment::HouseEncoder;
+use crate::render::segment::{house_aac, HouseEncoder};
 use crate::render::{media_error, RenderError};
 
 /// AAC frame length in samples.
@@ -91,20 +91,8 @@ pub struct AacEncoder {
 impl AacEncoder {
     pub fn open(house: &HouseFormat) -> Result<AacEncoder, RenderError> {
         crate::ingest::init_ffmpeg();
-        let codec = encoder::find(codec::Id::AAC)
-            .ok_or_else(|| anyhow::anyhow!("the AAC encoder is not available"))?;
-        let mut enc = codec::Context::new_with_codec(codec)
-            .encoder()
-            .audio()
-            .map_err(media_error("aac encoder"))?;
-        enc.set_rate(house.audio_sample_rate as i32);
-        enc.set_channel_layout(ChannelLayout::STEREO);
-        enc.set_format(format::Sample::F32(format::sample::Type::Planar));
-        enc.set_bit_rate(house.audio_kbps as usize * 1000);
-        enc.set_time_base(Rational(1, house.audio_sample_rate as i32));
         // FLV carries the AudioSpecificConfig once, in the stream header.
-        enc.set_flags(codec::Flags::GLOBAL_HEADER);
-        let enc = enc.open_as(codec).map_err(media_error("open aac"))?;
+        let enc = house_aac(house, true)?;
         Ok(AacEncoder {
             enc,
             rate: house.audio_sample_rate,

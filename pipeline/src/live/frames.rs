@@ -13,7 +13,7 @@ use crate::ingest::normalize::decode::{
     open_audio_decoder, open_video_decoder, AudioChain, AudioGain,
 };
 use crate::ingest::{next_packet, Budget};
-use crate::render::text::{self, Font, Rgb};
+use crate::render::text::Font;
 
 /// Packets the demuxer may refuse before the source counts as damaged.
 const MAX_BAD_PACKETS: u32 = 50;
@@ -280,9 +280,6 @@ impl FileFrames {
     }
 }
 
-/// Background of slates: the render's slate colour.
-const SLATE_BACKGROUND: Rgb = Rgb(18, 22, 34);
-
 /// A still picture with silence: slates on air (a failed item, a hold, a countdown).
 pub struct Slate {
     picture: frame::Video,
@@ -290,20 +287,10 @@ pub struct Slate {
 }
 
 impl Slate {
-    /// `text` centred on the slate background.
+    /// The render's slate picture with `text`.
     pub fn new(house: &HouseFormat, font: &Font, text: &str) -> Slate {
-        let px = (house.height as f32 / 12.0).max(10.0);
-        let lines = font.wrap(text, px, house.width as f32 * 0.8);
-        let mut picture = text::solid_picture(house.width, house.height, SLATE_BACKGROUND);
-        font.draw_centered(
-            &mut picture,
-            &lines,
-            px,
-            house.height as f32 / 2.0,
-            Rgb::WHITE,
-        );
         Slate {
-            picture,
+            picture: crate::render::segment::slate_picture(house, font, text),
             samples: 2 * house.samples_per_frame() as usize,
         }
     }

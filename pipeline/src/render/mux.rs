@@ -134,23 +134,11 @@ fn open_aac(
     octx: &mut format::context::Output,
     house: &HouseFormat,
 ) -> Result<encoder::Audio, RenderError> {
-    let codec = encoder::find(codec::Id::AAC)
-        .ok_or_else(|| anyhow::anyhow!("the AAC encoder is not available"))?;
     let global = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
-    let mut enc = codec::Context::new_with_codec(codec)
-        .encoder()
-        .audio()
-        .map_err(media_error("aac encoder"))?;
-    enc.set_rate(house.audio_sample_rate as i32);
-    enc.set_channel_layout(ChannelLayout::STEREO);
-    enc.set_format(format::Sample::F32(format::sample::Type::Planar));
-    enc.set_bit_rate(house.audio_kbps as usize * 1000);
-    enc.set_time_base(Rational(1, house.audio_sample_rate as i32));
-    if global {
-        enc.set_flags(codec::Flags::GLOBAL_HEADER);
-    }
-    let opened = enc.open_as(codec).map_err(media_error("open aac"))?;
-    let mut ast = octx.add_stream(codec).map_err(media_error("add audio"))?;
+    let opened = super::segment::house_aac(house, global)?;
+    let mut ast = octx
+        .add_stream(encoder::find(codec::Id::AAC))
+        .map_err(media_error("add audio"))?;
     ast.set_parameters(&opened);
     ast.set_time_base(Rational(1, house.audio_sample_rate as i32));
     Ok(opened)

@@ -88,6 +88,26 @@ impl HouseEncoder {
     }
 }
 
+/// An AAC-LC encoder with the house rate and bitrate, stereo planar float in; `global`
+/// puts the AudioSpecificConfig in the extradata (MP4, FLV).
+pub(crate) fn house_aac(house: &HouseFormat, global: bool) -> Result<encoder::Audio, RenderError> {
+    let codec = encoder::find(codec::Id::AAC)
+        .ok_or_else(|| anyhow::anyhow!("the AAC encoder is not available"))?;
+    let mut enc = codec::Context::new_with_codec(codec)
+        .encoder()
+        .audio()
+        .map_err(media_error("aac encoder"))?;
+    enc.set_rate(house.audio_sample_rate as i32);
+    enc.set_channel_layout(ChannelLayout::STEREO);
+    enc.set_format(format::Sample::F32(format::sample::Type::Planar));
+    enc.set_bit_rate(house.audio_kbps as usize * 1000);
+    enc.set_time_base(Rational(1, house.audio_sample_rate as i32));
+    if global {
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+    }
+    enc.open_as(codec).map_err(media_error("open aac"))
+}
+
 /// Writes one segment file: push pictures and sound, then [`SegmentWriter::finish`].
 pub struct SegmentWriter {
     octx: format::context::Output,
@@ -294,16 +314,8 @@ impl SegmentWriter {
 /// Background of slates: near-black blue.
 const SLATE_BACKGROUND: Rgb = Rgb(18, 22, 34);
 
-/// A slate segment: `text` centred (wrapped, CJK-capable) on a dark background, silence,
-/// exactly `frames` frames.
-pub fn render_slate(
-    path: &Path,
-    house: &HouseFormat,
-    font: &Font,
-    text: &str,
-    frames: u64,
-) -> Result<Segment, RenderError> {
-    let mut writer = SegmentWriter::create(path, house)?;
+/// The slate picture: `text` centred (wrapped, CJK-capable) on a dark background.
+pub(crate) fn slate_picture(house: &HouseFormat, font: &Font, text: &str) -> frame::Video {
     let px = (house.height as f32 / 12.0).max(10.0);
     let lines = font.wrap(text, px, house.width as f32 * 0.8);
     let mut picture = text::solid_picture(house.width, house.height, SLATE_BACKGROUND);
@@ -314,6 +326,19 @@ pub fn render_slate(
         house.height as f32 / 2.0,
         Rgb::WHITE,
     );
+    picture
+}
+
+/// A slate segment: the slate picture with silence, exactly `frames` frames.
+pub fn render_slate(
+    path: &Path,
+    house: &HouseFormat,
+    font: &Font,
+    text: &str,
+    frames: u64,
+) -> Result<Segment, RenderError> {
+    let mut writer = SegmentWriter::create(path, house)?;
+    let picture = slate_picture(house, font, text);
     for _ in 0..frames {
         let mut copy = picture.clone();
         writer.push_yuv(&mut copy)?;

@@ -167,7 +167,9 @@ fn tiny_random_parler_model_loads_and_speaks() {
         "{}",
         speech.frames()
     );
-    assert!(speech.frames() <= 512 * 22, "{}", speech.frames());
+    // At most max_seconds of tokens at the codec's 86 frames/s, and max_seconds is at least
+    // 0.5 s: 43 steps (how many of them the random model fills with usable tokens varies).
+    assert!(speech.frames() <= 512 * 43, "{}", speech.frames());
     assert!(speech.samples.iter().all(|v| v.is_finite()));
     let h = house();
     let out = to_house(&speech, &h).unwrap();

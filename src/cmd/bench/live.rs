@@ -14,7 +14,7 @@ use gala_pipeline::live::{self, LiveStatus, Playout};
 use gala_pipeline::render::CaptionMode;
 use gala_pipeline::Config;
 
-use super::render::{normalized_clips, plan};
+use super::render::{concat_list, normalized_clips, plan};
 
 pub async fn bench_live(
     config: Config,
@@ -56,7 +56,7 @@ pub async fn bench_live(
             run.status.late_frames
         ));
         let media = run.status.media_s;
-        let list = concat_list(&paced, work.path())?;
+        let list = concat_list(&paced, &work.path().join("live-list.txt"))?;
         let reference = |copy: bool| -> anyhow::Result<f64> {
             let c0 = cpu_seconds(true);
             ffmpeg_re(&list, &house, copy, &work.path().join("ref.flv"), media)?;
@@ -192,21 +192,6 @@ fn cpu_seconds(children: bool) -> f64 {
     let (a, b) = if children { (13, 14) } else { (11, 12) };
     let ticks = 100.0; // USER_HZ on Linux
     (f.get(a).copied().unwrap_or(0.0) + f.get(b).copied().unwrap_or(0.0)) / ticks
-}
-
-fn concat_list(clips: &[PathBuf], dir: &Path) -> anyhow::Result<PathBuf> {
-    let list = dir.join("live-list.txt");
-    let text: String = clips
-        .iter()
-        .map(|c| {
-            format!(
-                "file '{}'\n",
-                std::path::absolute(c).unwrap_or(c.clone()).display()
-            )
-        })
-        .collect();
-    std::fs::write(&list, text)?;
-    Ok(list)
 }
 
 /// The reference: `ffmpeg -re` of the same program into FLV, encoding (house x264 settings,

@@ -150,9 +150,8 @@ pub(super) fn plan(
     }
 }
 
-/// The reference: the same clips joined by the concat demuxer without re-encoding.
-fn concat_copy(clips: &[PathBuf], dir: &Path) -> anyhow::Result<()> {
-    let list = dir.join("list.txt");
+/// A list of `clips` for FFmpeg's concat demuxer, written at `list`.
+pub(super) fn concat_list(clips: &[PathBuf], list: &Path) -> anyhow::Result<PathBuf> {
     let text: String = clips
         .iter()
         .map(|c| {
@@ -162,7 +161,13 @@ fn concat_copy(clips: &[PathBuf], dir: &Path) -> anyhow::Result<()> {
             )
         })
         .collect();
-    std::fs::write(&list, text)?;
+    std::fs::write(list, text)?;
+    Ok(list.to_path_buf())
+}
+
+/// The reference: the same clips joined by the concat demuxer without re-encoding.
+fn concat_copy(clips: &[PathBuf], dir: &Path) -> anyhow::Result<()> {
+    let list = concat_list(clips, &dir.join("list.txt"))?;
     let out = dir.join("concat.mp4");
     let status = Command::new("ffmpeg")
         .args([
