@@ -43,6 +43,30 @@ fn act(id: u64, path: &std::path::Path, seconds: i64) -> PlanItem {
     }
 }
 
+/// A 320x180 25 fps test picture with a sine tone, `seconds` long, at `dir/name.mp4`.
+fn tone_clip(dir: &std::path::Path, name: &str, seconds: u32, tone: u32) -> std::path::PathBuf {
+    let path = dir.join(format!("{name}.mp4"));
+    make_clip(
+        &path,
+        &format!("testsrc2=size=320x180:rate=25,trim=duration={seconds}"),
+        Some(&format!("sine=frequency={tone}:duration={seconds}")),
+    );
+    path
+}
+
+fn slate(id: u64, text: &str, ms: i64) -> PlanItem {
+    PlanItem {
+        id,
+        kind: "slate".into(),
+        title: text.into(),
+        creator: String::new(),
+        source: Source::Slate {
+            text: text.into(),
+            duration_ms: ms,
+        },
+    }
+}
+
 fn plan(items: Vec<PlanItem>) -> RenderPlan {
     RenderPlan {
         house: house(),
@@ -117,21 +141,11 @@ fn ended_items(events: &[Event]) -> Vec<(u64, i64, Option<Replaced>)> {
 #[test]
 fn two_destinations_get_one_continuous_program_and_broken_items_air_as_slates() {
     let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("good.mp4");
-    make_clip(
-        &good,
-        "testsrc2=size=320x180:rate=25,trim=duration=4",
-        Some("sine=frequency=440:duration=4"),
-    );
+    let good = tone_clip(dir.path(), "good", 4, 440);
     // Garbage from the first byte, and a file cut off half-way through.
     let garbage = dir.path().join("garbage.mp4");
     std::fs::write(&garbage, vec![0x5a; 50_000]).unwrap();
-    let long = dir.path().join("long.mp4");
-    make_clip(
-        &long,
-        "testsrc2=size=320x180:rate=25,trim=duration=8",
-        Some("sine=frequency=330:duration=8"),
-    );
+    let long = tone_clip(dir.path(), "long", 8, 330);
     let truncated = cut_half_way(&long);
 
     let a = RtmpServer::start(&dir.path().join("a"));
@@ -140,16 +154,7 @@ fn two_destinations_get_one_continuous_program_and_broken_items_air_as_slates() 
         act(1, &good, 4),
         act(2, &garbage, 3),
         act(3, &truncated, 6),
-        PlanItem {
-            id: 4,
-            kind: "slate".into(),
-            title: "Good night".into(),
-            creator: String::new(),
-            source: Source::Slate {
-                text: "Good night — 晚安".into(),
-                duration_ms: 2000,
-            },
-        },
+        slate(4, "Good night — 晚安", 2000),
     ];
     let playout = Playout {
         plan: plan(items),
@@ -219,12 +224,7 @@ fn two_destinations_get_one_continuous_program_and_broken_items_air_as_slates() 
 #[test]
 fn a_destination_restarted_mid_show_resumes_and_the_other_is_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = dir.path().join("clip.mp4");
-    make_clip(
-        &clip,
-        "testsrc2=size=320x180:rate=25,trim=duration=16",
-        Some("sine=frequency=440:duration=16"),
-    );
+    let clip = tone_clip(dir.path(), "clip", 16, 440);
     let a = RtmpServer::start(&dir.path().join("a"));
     let b = Arc::new(Mutex::new(RtmpServer::start(&dir.path().join("b"))));
     let b_url = b.lock().unwrap().url("backup");
@@ -332,23 +332,8 @@ fn on_air(s: &LiveStatus) -> Option<(u64, f64)> {
 #[test]
 fn live_control_counts_down_takes_next_inserts_holds_extends_and_skips() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = dir.path().join("clip.mp4");
-    make_clip(
-        &clip,
-        "testsrc2=size=320x180:rate=25,trim=duration=8",
-        Some("sine=frequency=440:duration=8"),
-    );
+    let clip = tone_clip(dir.path(), "clip", 8, 440);
     let server = RtmpServer::start(&dir.path().join("a"));
-    let slate = |id: u64, text: &str, ms: i64| PlanItem {
-        id,
-        kind: "slate".into(),
-        title: text.into(),
-        creator: String::new(),
-        source: Source::Slate {
-            text: text.into(),
-            duration_ms: ms,
-        },
-    };
     let start_at = std::time::SystemTime::now() + Duration::from_secs(2);
     let playout = Playout {
         plan: plan(vec![
@@ -444,12 +429,7 @@ fn live_control_counts_down_takes_next_inserts_holds_extends_and_skips() {
 
 /// A clip normalized to the house format (what ingest stores), so it can be stream-copied.
 fn house_clip(dir: &std::path::Path, name: &str, seconds: u32, tone: u32) -> std::path::PathBuf {
-    let source = dir.join(format!("{name}-source.mp4"));
-    make_clip(
-        &source,
-        &format!("testsrc2=size=320x180:rate=25,trim=duration={seconds}"),
-        Some(&format!("sine=frequency={tone}:duration={seconds}")),
-    );
+    let source = tone_clip(dir, &format!("{name}-source"), seconds, tone);
     let out = dir.join(format!("{name}.mp4"));
     gala_pipeline::ingest::normalize::normalize(
         &source,
@@ -477,16 +457,7 @@ fn house_format_items_without_graphics_are_stream_copied() {
     }
     let items = vec![
         act(1, &one, 4),
-        PlanItem {
-            id: 2,
-            kind: "slate".into(),
-            title: "Between".into(),
-            creator: String::new(),
-            source: Source::Slate {
-                text: "Between".into(),
-                duration_ms: 2000,
-            },
-        },
+        slate(2, "Between", 2000),
         trimmed,
         act(4, &cut, 8),
     ];
