@@ -161,9 +161,12 @@ enum What {
     /// channel of paced runs (encode path, copy path) beside `ffmpeg -re … -f flv` (encoding
     /// and copying), and the A/V offset at the end of a long program played unpaced.
     Live {
-        /// Length of the paced run (and of the ffmpeg references).
+        /// Length of the paced run of the encode path (pacing, CPU).
         #[arg(long, default_value_t = 2.0)]
         paced_minutes: f64,
+        /// Length of the ffmpeg references and of the paced copy-path run (CPU).
+        #[arg(long, default_value_t = 2.0)]
+        reference_minutes: f64,
         /// Length of the unpaced program whose A/V offset is measured at the end.
         #[arg(long, default_value_t = 60.0)]
         unpaced_minutes: f64,
@@ -258,16 +261,16 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
         } => render::bench_render(config, minutes.max(0.1), act_seconds.max(1.0)).await,
         What::Live {
             paced_minutes,
+            reference_minutes,
             unpaced_minutes,
             act_seconds,
         } => {
-            live::bench_live(
-                config,
-                paced_minutes.max(0.1),
-                unpaced_minutes.max(0.1),
-                act_seconds.max(1.0),
-            )
-            .await
+            let minutes = live::Minutes {
+                paced: paced_minutes.max(0.1),
+                reference: reference_minutes.max(0.1),
+                unpaced: unpaced_minutes.max(0.1),
+            };
+            live::bench_live(config, minutes, act_seconds.max(1.0)).await
         }
     }
 }
