@@ -105,11 +105,6 @@ impl AacEncoder {
         codec::Parameters::from(&self.enc)
     }
 
-    /// Samples (per channel) fed so far.
-    pub fn fed(&self) -> i64 {
-        self.fed
-    }
-
     /// Encodes whole AAC frames of `sound`; the rest waits for more (or `finish`).
     pub fn encode(&mut self, sound: &[f32], out: &mut Vec<LivePacket>) -> Result<(), RenderError> {
         self.pending.extend_from_slice(sound);
@@ -210,20 +205,10 @@ impl LiveEncoder {
         })
     }
 
-    /// Frames encoded so far.
-    pub fn frames(&self) -> u64 {
-        self.video.sent()
-    }
-
-    /// Audio samples (per channel) encoded so far.
-    pub fn samples(&self) -> i64 {
-        self.audio.fed()
-    }
-
     /// Encodes one house frame; the packets that came out go to `out`.
     pub fn encode(
         &mut self,
-        mut frame: HouseFrame,
+        frame: &mut HouseFrame,
         out: &mut Vec<LivePacket>,
     ) -> Result<(), RenderError> {
         let mut packets = Vec::new();

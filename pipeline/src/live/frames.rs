@@ -268,16 +268,30 @@ impl FileFrames {
             return;
         };
         while let Some(samples) = chain.pull() {
-            let (left, right) = (samples.plane::<f32>(0), samples.plane::<f32>(1));
-            for i in 0..samples.samples() {
-                if self.audio_position + i as u64 >= self.in_sample {
-                    self.sound.push_back(left[i]);
-                    self.sound.push_back(right[i]);
-                }
-            }
-            self.audio_position += samples.samples() as u64;
+            keep_from(
+                &samples,
+                &mut self.audio_position,
+                self.in_sample,
+                &mut self.sound,
+            );
         }
     }
+}
+
+/// Appends the samples of `samples` (stereo planar float, out of an `AudioChain`) that lie at
+/// or after source sample `from`, interleaved, to `out`; `position` counts the source samples
+/// seen so far.
+pub(crate) fn keep_from(
+    samples: &frame::Audio,
+    position: &mut u64,
+    from: u64,
+    out: &mut impl Extend<f32>,
+) {
+    let (left, right) = (samples.plane::<f32>(0), samples.plane::<f32>(1));
+    let n = samples.samples();
+    let skip = from.saturating_sub(*position).min(n as u64) as usize;
+    out.extend((skip..n).flat_map(|i| [left[i], right[i]]));
+    *position += n as u64;
 }
 
 /// A still picture with silence: slates on air (a failed item, a hold, a countdown).

@@ -24,7 +24,7 @@ use crate::config::{HouseFormat, IngestLimits};
 use crate::ingest::normalize::decode::{open_audio_decoder, AudioChain, AudioGain};
 use crate::ingest::{next_packet, Budget};
 use crate::live::encoder::{AacEncoder, LivePacket, StreamSetup, Track};
-use crate::live::frames::{Slate, SourceFailure};
+use crate::live::frames::{keep_from, Slate, SourceFailure};
 use crate::live::Command;
 use crate::render::segment::HouseEncoder;
 use crate::render::{avc, ms_to_frames, CaptionMode, PlanItem, RenderError, RenderPlan, Source};
@@ -313,15 +313,13 @@ impl CopySource {
         };
         let mut out = Vec::new();
         while let Some(samples) = chain.pull() {
-            let (left, right) = (samples.plane::<f32>(0), samples.plane::<f32>(1));
             let mut kept = Vec::with_capacity(2 * samples.samples());
-            for i in 0..samples.samples() {
-                if self.audio_position + i as u64 >= self.in_sample {
-                    kept.push(left[i]);
-                    kept.push(right[i]);
-                }
-            }
-            self.audio_position += samples.samples() as u64;
+            keep_from(
+                &samples,
+                &mut self.audio_position,
+                self.in_sample,
+                &mut kept,
+            );
             aac.encode(&kept, &mut out)
                 .map_err(|e| SourceFailure(format!("audio: {e}")))?;
         }

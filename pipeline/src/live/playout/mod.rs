@@ -391,7 +391,7 @@ impl Program<'_> {
             if control.take_next {
                 return Ok(Flow::Continue);
             }
-            self.send(slate.frame(), events)?;
+            self.send(&mut slate.frame(), events)?;
         }
     }
 
@@ -554,7 +554,7 @@ impl Program<'_> {
                     planned_now,
                 );
                 held_frames += 1;
-                self.send(still.frame(), events)?;
+                self.send(&mut still.frame(), events)?;
                 continue;
             }
             let mut frame = if r >= total {
@@ -582,9 +582,6 @@ impl Program<'_> {
                     ItemSource::Still(slate) => slate.frame(),
                 }
             };
-            if r + 1 < total + control.extend_frames || control.extend_frames > 0 {
-                last = Some(frame.picture.clone());
-            }
             let left = (total + control.extend_frames - r) as f64 / f64::from(house.fps);
             self.report(
                 "on_air",
@@ -594,7 +591,9 @@ impl Program<'_> {
                 planned_now,
             );
             frame.picture.set_pts(None);
-            self.send(frame, events)?;
+            self.send(&mut frame, events)?;
+            // Kept for a freeze or an extension: the picture itself, not a copy.
+            last = Some(frame.picture);
             aired.frames += 1;
             r += 1;
         }
@@ -662,7 +661,7 @@ impl Program<'_> {
     /// Encodes one frame at its due time and hands the packets to every destination.
     fn send(
         &mut self,
-        frame: HouseFrame,
+        frame: &mut HouseFrame,
         events: &mut dyn FnMut(Event),
     ) -> Result<(), RenderError> {
         let n = self.frames_out;
