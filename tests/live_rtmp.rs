@@ -86,6 +86,20 @@ fn fast_reconnects() -> LiveConfig {
     }
 }
 
+/// A paced playout of `plan` starting now, with quick reconnects.
+fn playout(plan: RenderPlan, destinations: Vec<String>) -> Playout {
+    Playout {
+        plan,
+        destinations,
+        config: fast_reconnects(),
+        start_at: None,
+        resume_first_at_ms: 0,
+        planned_first_ms: None,
+        pace: true,
+        unresolved: Vec::new(),
+    }
+}
+
 /// Plays `playout` on a thread; returns its events, its last status and the wall time.
 fn play(
     playout: Playout,
@@ -156,16 +170,7 @@ fn two_destinations_get_one_continuous_program_and_broken_items_air_as_slates() 
         act(3, &truncated, 6),
         slate(4, "Good night — 晚安", 2000),
     ];
-    let playout = Playout {
-        plan: plan(items),
-        destinations: vec![a.url("main"), b.url("backup")],
-        config: fast_reconnects(),
-        start_at: None,
-        resume_first_at_ms: 0,
-        planned_first_ms: None,
-        pace: true,
-        unresolved: Vec::new(),
-    };
+    let playout = playout(plan(items), vec![a.url("main"), b.url("backup")]);
     let (events, last, wall) = play(playout, |_, _| {});
     assert_eq!(last.mode, "encode", "lower thirds and fades are drawn");
     let total_frames = 15 * 25;
@@ -228,16 +233,7 @@ fn a_destination_restarted_mid_show_resumes_and_the_other_is_untouched() {
     let a = RtmpServer::start(&dir.path().join("a"));
     let b = Arc::new(Mutex::new(RtmpServer::start(&dir.path().join("b"))));
     let b_url = b.lock().unwrap().url("backup");
-    let playout = Playout {
-        plan: plan(vec![act(1, &clip, 16)]),
-        destinations: vec![a.url("main"), b_url],
-        config: fast_reconnects(),
-        start_at: None,
-        resume_first_at_ms: 0,
-        planned_first_ms: None,
-        pace: true,
-        unresolved: Vec::new(),
-    };
+    let playout = playout(plan(vec![act(1, &clip, 16)]), vec![a.url("main"), b_url]);
     let b2 = b.clone();
     let mut restarted_at = 0.0;
     let mut down_s = 0.0;
@@ -464,16 +460,7 @@ fn house_format_items_without_graphics_are_stream_copied() {
     let mut copy_plan = plan(items);
     copy_plan.config.lower_third_s = 0;
     copy_plan.config.transition_ms = 0;
-    let playout = Playout {
-        plan: copy_plan,
-        destinations: vec![server.url("main")],
-        config: fast_reconnects(),
-        start_at: None,
-        resume_first_at_ms: 0,
-        planned_first_ms: None,
-        pace: true,
-        unresolved: Vec::new(),
-    };
+    let playout = playout(copy_plan, vec![server.url("main")]);
     let (events, last, wall) = play(playout, |_, _| {});
     assert_eq!(last.mode, "copy", "{}", last.mode_reason);
     // Acts 1 and 3 whole (100 + 50 frames) and act 4 up to its cut; the slates encoded.

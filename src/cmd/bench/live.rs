@@ -14,7 +14,7 @@ use gala_pipeline::live::{self, LiveStatus, Playout};
 use gala_pipeline::render::CaptionMode;
 use gala_pipeline::Config;
 
-use super::render::{concat_list, normalized_clips, plan};
+use super::render::{concat_list, normalized_clips, plan, tiny_house};
 
 /// How long each run lasts.
 pub struct Minutes {
@@ -32,11 +32,7 @@ pub async fn bench_live(
     act_seconds: f64,
 ) -> anyhow::Result<ExitCode> {
     let dir = config.data_dir.join("bench-render");
-    let house = HouseFormat {
-        width: 320,
-        height: 180,
-        ..config.house.clone()
-    };
+    let house = tiny_house(&config);
     println!(
         "live bench: acts of {act_seconds} s at {}x{}@{} (x264 {}, keyframe every {} s)",
         house.width, house.height, house.fps, house.x264_preset, house.gop_seconds

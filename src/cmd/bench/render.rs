@@ -15,6 +15,15 @@ use gala_pipeline::Config;
 
 use super::make_clips;
 
+/// The configured house format at 320x180: what the render and live benches play.
+pub(super) fn tiny_house(config: &Config) -> HouseFormat {
+    HouseFormat {
+        width: 320,
+        height: 180,
+        ..config.house.clone()
+    }
+}
+
 /// Distinct clips generated; the program repeats them.
 const DISTINCT: usize = 6;
 
@@ -24,11 +33,7 @@ pub async fn bench_render(
     act_seconds: f64,
 ) -> anyhow::Result<ExitCode> {
     let dir = config.data_dir.join("bench-render");
-    let house = HouseFormat {
-        width: 320,
-        height: 180,
-        ..config.house.clone()
-    };
+    let house = tiny_house(&config);
     let acts = ((minutes * 60.0 / act_seconds).ceil() as usize).max(1);
     println!(
         "render bench: {acts} acts of {act_seconds} s ({minutes} min) at {}x{}@{} (x264 {})",
