@@ -32,7 +32,12 @@ pub struct AppState {
     /// Shows this server is putting on air (resolving before their session exists), so that a
     /// second "Go live" does not start a second playout.
     pub live_starting: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    /// The host's voice, loaded on the first host line a director writes (to measure it).
+    pub host_voice: Arc<tokio::sync::OnceCell<HostVoice>>,
 }
+
+/// The configured voice, or why there is none (a card then keeps the length it was given).
+pub type HostVoice = Result<Arc<dyn gala_pipeline::voice::Voice>, String>;
 
 impl FromRef<AppState> for UploadService {
     fn from_ref(state: &AppState) -> UploadService {
@@ -59,11 +64,31 @@ impl AppState {
             csrf_key: Arc::new(csrf_key),
             assets_dir: default_assets_dir(),
             live_starting: Arc::default(),
+            host_voice: Arc::default(),
         })
     }
 
     pub fn config(&self) -> &gala_pipeline::config::StudioConfig {
         &self.engine.config.studio
+    }
+
+    /// The host's voice (`models.voice`, else espeak-ng), loaded once off the async threads.
+    pub async fn host_voice(&self) -> HostVoice {
+        let models = self.engine.config.models.clone();
+        self.host_voice
+            .get_or_init(|| async move {
+                let loaded = tokio::task::spawn_blocking(move || {
+                    gala_pipeline::voice::voice_for(&models).map(Arc::from)
+                })
+                .await;
+                match loaded {
+                    Ok(Ok(voice)) => Ok(voice),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await
+            .clone()
     }
 }
 

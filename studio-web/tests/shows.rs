@@ -709,6 +709,32 @@ async fn planning_and_rendering_are_asked_from_the_show(app: TestApp) {
     }
 }
 
+/// A host line written in the timeline is measured with the host's voice (espeak-ng): a card
+/// given less time than the line takes to say is lengthened to it; one given more keeps it.
+async fn a_new_host_line_sets_its_card_to_the_spoken_length(app: TestApp) {
+    let director = app.logged_in("director@example.org", Role::Director).await;
+    let show = new_show(&app, &director).await;
+    let id = show["id"].as_i64().unwrap();
+    let card_id = ids(&show)[1];
+    let long = "Ladies and gentlemen, after a short pause for breath, please welcome to the stage \
+                the most remarkable troupe of dancing robots that the northern valleys have ever seen.";
+    let (s, st) = edit(&app, &director, id, 1, json!([
+        { "op": "set_host_line", "item": card_id, "line": long, "writer": "director", "duration_ms": 1_000 }
+    ])).await;
+    assert_eq!(s, 200, "{st}");
+    let spoken = st["order"]["items"][1]["duration_ms"].as_i64().unwrap();
+    // About 30 words at espeak-ng's 160 words a minute, plus the card's 500 ms of padding.
+    assert!((6_000..=20_000).contains(&spoken), "{spoken}");
+    assert_eq!(st["timing"]["total_ms"], 110_000 + spoken);
+
+    // A short line on a card given 9 s keeps the 9 s.
+    let (s, st) = edit(&app, &director, id, 2, json!([
+        { "op": "set_host_line", "item": card_id, "line": "Hello!", "writer": "director", "duration_ms": 9_000 }
+    ])).await;
+    assert_eq!(s, 200, "{st}");
+    assert_eq!(st["order"]["items"][1]["duration_ms"], 9_000);
+}
+
 on_both_backends!(
     a_director_creates_a_show_and_applies_every_kind_of_edit,
     a_locked_item_refuses_to_move,
@@ -717,4 +743,5 @@ on_both_backends!(
     only_directors_and_admins_work_on_shows,
     the_pages_read_without_scripts,
     planning_and_rendering_are_asked_from_the_show,
+    a_new_host_line_sets_its_card_to_the_spoken_length,
 );

@@ -100,7 +100,7 @@ fn swap_one(st: &mut State, gap: i64) -> bool {
         "{} Swapped in by the fit step for “{}” ({}), with the show {} {}: its length brings the total within the tolerance.",
         st.describe(c, offs[s], &[], false, [0; 3]),
         old.title,
-        clock(old.duration_ms),
+        clock(old.planned_ms()),
         clock(gap.abs()),
         how
     );

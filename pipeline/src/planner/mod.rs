@@ -126,7 +126,8 @@ pub fn plan(
         }
     }
     let seed = request.seed.unwrap_or(cfg.seed);
-    let mut state = fill::State::new(request, pool, cfg, seed)?;
+    let pool = candidate::with_trims(pool, &request.current);
+    let mut state = fill::State::new(request, &pool, cfg, seed)?;
     state.fill();
     fit::fit(&mut state);
     Ok(output::finish(state, request, language, seed))

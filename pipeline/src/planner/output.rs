@@ -23,6 +23,7 @@ fn act_of(st: &State, s: &Slot) -> Option<Act> {
         Slot::Locked(i) => st.req.current.items[*i].act().cloned(),
         Slot::Act { c: Some(c), .. } => {
             let x = st.pool.candidate(*c);
+            let (in_ms, out_ms) = x.in_out();
             Some(Act {
                 submission_id: x.submission_id,
                 version_number: x.version_number,
@@ -32,8 +33,8 @@ fn act_of(st: &State, s: &Slot) -> Option<Act> {
                 creator_id: x.creator_id,
                 category: x.category.clone(),
                 clip_ms: x.duration_ms,
-                in_ms: 0,
-                out_ms: x.duration_ms,
+                in_ms,
+                out_ms,
             })
         }
         _ => None,

@@ -84,7 +84,7 @@ impl<'a> Pool<'a> {
             if skip.contains(&s.submission_id) {
                 continue;
             }
-            if s.duration_ms < min_ms {
+            if s.planned_ms() < min_ms {
                 short += 1;
                 continue;
             }
@@ -94,7 +94,7 @@ impl<'a> Pool<'a> {
             let energy = s.energy.map_or(0.5, |v| f64::from(v).clamp(0.0, 1.0));
             c.push(Cand {
                 src: i,
-                d: s.duration_ms,
+                d: s.planned_ms(),
                 key: Key {
                     cat: names[&s.category],
                     creator: s.creator_id,

@@ -28,6 +28,7 @@ pub fn random_pool(seed: u64, n: usize) -> Vec<Candidate> {
                 energy: rng.gen_bool(0.8).then(|| rng.gen_range(0.0..=1.0)),
                 credits: Vec::new(),
                 language: "en".into(),
+                trim: None,
             }
         })
         .collect()

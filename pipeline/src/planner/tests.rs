@@ -224,6 +224,48 @@ fn locked_items_stay_where_they_are() {
     }
 }
 
+/// A re-plan keeps the director's trims: an unlocked act that was cut in the current order
+/// airs with the same in and out points wherever the new plan puts it, and is planned with
+/// its trimmed length.
+#[test]
+fn a_replan_keeps_the_trims_of_unlocked_acts() {
+    let cfg = PlannerConfig::default();
+    for seed in 0..10u64 {
+        let pool = random_pool(200 + seed, 40);
+        let first = plan(&request(3_600_000, seed), &pool, &cfg).unwrap();
+        let mut current = first.order.clone();
+        let mut trimmed = std::collections::HashMap::new();
+        for it in current.items.iter_mut() {
+            if let ItemKind::Act(a) = &mut it.kind {
+                if a.submission_id % 2 == 0 {
+                    a.in_ms = 5_000;
+                    a.out_ms = a.clip_ms - 7_000;
+                    trimmed.insert(a.submission_id, (a.in_ms, a.out_ms));
+                }
+            }
+        }
+        assert!(!trimmed.is_empty());
+        let req = PlanRequest {
+            current,
+            ..request(3_600_000, seed + 7)
+        };
+        let second = plan(&req, &pool, &cfg).unwrap();
+        check_plan(&second, &req, &pool, &cfg);
+        let mut kept = 0;
+        for a in acts(&second) {
+            match trimmed.get(&a.submission_id) {
+                Some(&t) => {
+                    assert_eq!((a.in_ms, a.out_ms), t, "seed {seed}: act {}", a.submission_id);
+                    kept += 1;
+                }
+                None => assert_eq!((a.in_ms, a.out_ms), (0, a.clip_ms)),
+            }
+        }
+        assert!(kept > 0, "seed {seed}: no trimmed act planned again");
+        assert_eq!(second.total_ms, second.order.total_ms());
+    }
+}
+
 #[test]
 fn opening_and_finale_are_honoured() {
     let cfg = PlannerConfig::default();

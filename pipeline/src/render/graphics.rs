@@ -38,7 +38,8 @@ impl ItemGraphics<'_> {
     pub(crate) fn apply(&self, picture: &mut frame::Video, r: u64, font: &Font) {
         if let Some((lower, frames)) = self.lower_third {
             if r < frames {
-                draw_lower_third(picture, lower, font);
+                let (slide, opacity) = lower_third_motion(r, frames, self.fps);
+                draw_lower_third(picture, lower, font, slide, opacity);
             }
         }
         if let Some((cues, first)) = self.burn {
@@ -63,8 +64,26 @@ pub(crate) fn fade_level(r: u64, n: u64, fade: u64) -> f32 {
     rising.min(falling).clamp(0.0, 1.0)
 }
 
-/// Title and credit line in a dark band at the lower left.
-fn draw_lower_third(picture: &mut frame::Video, lower: &LowerThird, font: &Font) {
+/// How far the lower third still has to slide in (1 = all the way off to the left, 0 = in
+/// place) and how opaque it is, at item frame `r` of the `frames` it is shown: it slides in
+/// over its first 0.4 s (easing out) and fades away over its last 0.4 s.
+pub(crate) fn lower_third_motion(r: u64, frames: u64, fps: u32) -> (f32, f32) {
+    let motion = (u64::from(fps) * 2 / 5).clamp(1, (frames / 3).max(1)) as f32;
+    let t = ((r as f32 + 1.0) / motion).min(1.0);
+    let slide = (1.0 - t).powi(3);
+    let opacity = ((frames.saturating_sub(r) as f32) / motion).min(1.0);
+    (slide, opacity)
+}
+
+/// Title and credit line in a dark band at the lower left, `slide` of its width to the left
+/// of its place, at `opacity`.
+fn draw_lower_third(
+    picture: &mut frame::Video,
+    lower: &LowerThird,
+    font: &Font,
+    slide: f32,
+    opacity: f32,
+) {
     let (w, h) = (picture.width() as f32, picture.height() as f32);
     let title_px = (h / 14.0).max(9.0);
     let credit_px = (h / 22.0).max(7.0);
@@ -76,31 +95,34 @@ fn draw_lower_third(picture: &mut frame::Video, lower: &LowerThird, font: &Font)
     let box_w = (title_w.max(credit_w) + margin).min(w - margin);
     let box_h = line_title + line_credit + h * 0.02;
     let top = h * 0.80 - box_h;
+    let shift = -(box_w + margin) * slide;
     text::fill_rect(
         picture,
         (
-            (margin / 2.0) as i64,
+            (margin / 2.0 + shift) as i64,
             top as i64,
             box_w as i64,
             box_h as i64,
         ),
         Rgb::BLACK,
-        0.6,
+        0.6 * opacity,
     );
-    let x = margin;
-    font.draw(
+    let x = margin + shift;
+    font.draw_faded(
         picture,
         &lower.title,
         title_px,
         (x, top + h * 0.005),
         Rgb::WHITE,
+        opacity,
     );
-    font.draw(
+    font.draw_faded(
         picture,
         &lower.credit,
         credit_px,
         (x, top + line_title + h * 0.01),
         Rgb(220, 220, 200),
+        opacity,
     );
 }
 
@@ -128,7 +150,23 @@ fn draw_caption(picture: &mut frame::Video, caption: &str, font: &Font) {
 
 #[cfg(test)]
 mod tests {
-    use super::fade_level;
+    use super::{fade_level, lower_third_motion};
+
+    #[test]
+    fn the_lower_third_slides_in_and_fades_away() {
+        // 5 s at 25 fps: 10 frames in, 10 frames out.
+        let (slide, opacity) = lower_third_motion(0, 125, 25);
+        assert!(slide > 0.7 && opacity == 1.0, "{slide}");
+        let mid = lower_third_motion(5, 125, 25).0;
+        assert!(mid > 0.0 && mid < slide, "{mid}");
+        assert_eq!(lower_third_motion(9, 125, 25), (0.0, 1.0));
+        assert_eq!(lower_third_motion(60, 125, 25), (0.0, 1.0));
+        let late = lower_third_motion(120, 125, 25).1;
+        assert!((late - 0.5).abs() < 1e-6, "{late}");
+        assert!(lower_third_motion(124, 125, 25).1 <= 0.1);
+        // Shown for a few frames only: still drawn, in place by its last third.
+        assert_eq!(lower_third_motion(2, 6, 25).0, 0.0);
+    }
 
     #[test]
     fn fades_rise_and_fall_inside_the_item() {

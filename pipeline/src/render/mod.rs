@@ -11,7 +11,8 @@
 //! reported; the render never stops because of one item.
 //!
 //! - [`segment`]: the segment file format shared with the cards renderer, and the slate.
-//! - [`text`]: text and boxes drawn into YUV pictures with a CJK-capable font.
+//! - [`text`]: the CJK-capable font; text and boxes drawn into YUV pictures.
+//! - [`wrap`]: line breaking (per word, per CJK character, kinsoku).
 //! - [`export`]: rundown CSV / JSON and OpenTimelineIO.
 
 mod assemble;
@@ -27,6 +28,7 @@ pub mod segment;
 pub mod show;
 pub mod text;
 mod vlog;
+pub mod wrap;
 
 #[cfg(test)]
 mod tests;
@@ -259,7 +261,7 @@ pub fn render(
     let started = Instant::now();
     crate::ingest::init_ffmpeg();
     check_plan(plan)?;
-    let font = text::Font::find(&plan.config.font)?;
+    let font = text::Font::find(&plan.config.font, 0)?;
     let work = tempfile::Builder::new().prefix(".render-").tempdir_in(
         out.parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -109,7 +109,7 @@ fn plan(items: Vec<PlanItem>, captions: CaptionMode) -> RenderPlan {
 #[test]
 fn segment_files_are_exact() {
     let dir = tempfile::tempdir().unwrap();
-    let font = text::Font::find(Path::new("")).expect("Noto Sans CJK is installed");
+    let font = text::Font::find(Path::new(""), 0).expect("Noto Sans CJK is installed");
     let segment = render_slate(
         &dir.path().join("s.mkv"),
         &house(),

@@ -1,12 +1,13 @@
-//! Text and boxes drawn straight into YUV 4:2:0 pictures: slates, lower thirds, burned-in
-//! captions, and (for the cards renderer) any card. Glyphs are rasterized with ab_glyph from
-//! a CJK-capable font (Noto Sans CJK from Debian's fonts-noto-cjk unless configured), so
-//! Chinese and Latin text share one face.
+//! The one font of the render, the live playout and the cards: a CJK-capable face (Noto Sans
+//! CJK from Debian's fonts-noto-cjk unless configured), so Chinese and Latin text share one
+//! face; glyphs laid out and rasterized with ab_glyph, lines broken by [`super::wrap`]. Text
+//! and boxes are drawn here straight into YUV 4:2:0 pictures (slates, lower thirds, burned-in
+//! captions); the cards draw the same glyphs into RGB (`cards::text`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ab_glyph::{Font as _, FontVec, PxScale, ScaleFont};
+use ab_glyph::{Font as _, FontVec, Glyph, GlyphId, PxScale, ScaleFont};
 use ffmpeg_next::{format, frame};
 
 use super::RenderError;
@@ -18,8 +19,15 @@ pub(crate) const DEBIAN_NOTO_CJK_SC: u32 = 2;
 /// A loaded font face.
 pub struct Font {
     face: FontVec,
-    /// The file it came from, for reports.
+    /// The file and face index it came from, for reports.
     pub path: PathBuf,
+    pub index: u32,
+}
+
+impl std::fmt::Debug for Font {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Font({}:{})", self.path.display(), self.index)
+    }
 }
 
 /// A colour in 8-bit RGB.
@@ -42,7 +50,7 @@ impl Rgb {
 }
 
 impl Font {
-    /// Face `index` of the font file at `path` (0 for a single font).
+    /// Face `index` of the font file at `path` (0 for a single font; .ttf, .otf or .ttc).
     pub fn load(path: &Path, index: u32) -> Result<Font, RenderError> {
         let data = std::fs::read(path).map_err(|e| RenderError::Font {
             detail: format!("{}: {e}", path.display()),
@@ -53,69 +61,103 @@ impl Font {
         Ok(Font {
             face,
             path: path.to_path_buf(),
+            index,
         })
     }
 
-    /// The configured font (`render.font`), or Noto Sans CJK SC found with `fc-match` or at
-    /// Debian's path when none is configured.
-    pub fn find(configured: &Path) -> Result<Font, RenderError> {
+    /// The configured font file (face `index`), or else the system's Noto Sans CJK SC
+    /// (`fc-match`), or else the fonts-noto-cjk file at its Debian path.
+    pub fn find(configured: &Path, index: u32) -> Result<Font, RenderError> {
         if !configured.as_os_str().is_empty() {
-            return Font::load(configured, 0);
+            return Font::load(configured, index);
         }
         if let Some((path, index)) = fc_match("Noto Sans CJK SC") {
             if let Ok(font) = Font::load(&path, index) {
-                return Ok(font);
+                if font.has_glyph('你') {
+                    return Ok(font);
+                }
             }
         }
-        Font::load(Path::new(DEBIAN_NOTO_CJK), DEBIAN_NOTO_CJK_SC)
+        Font::load(Path::new(DEBIAN_NOTO_CJK), DEBIAN_NOTO_CJK_SC).map_err(|e| match e {
+            RenderError::Font { detail } => RenderError::Font {
+                detail: format!("{detail} (install fonts-noto-cjk, or configure a font)"),
+            },
+            other => other,
+        })
+    }
+
+    /// Whether the face has a glyph for `c` (not the missing-glyph box).
+    pub fn has_glyph(&self, c: char) -> bool {
+        self.face.glyph_id(c) != GlyphId(0)
+    }
+
+    /// Width in pixels of `text` on one line at `px` pixels per em.
+    pub fn width(&self, text: &str, px: f32) -> f32 {
+        let mut width = 0.0;
+        self.layout(text, px, (0.0, 0.0), |_, pen_after| width = pen_after);
+        width
     }
 
     /// Width of `text` on one line at `px` pixels, and the line height.
     pub fn measure(&self, text: &str, px: f32) -> (f32, f32) {
         let scaled = self.face.as_scaled(PxScale::from(px));
-        let mut width = 0.0;
+        (self.width(text, px), scaled.height() + scaled.line_gap())
+    }
+
+    /// Ascent and descent (negative) in pixels at `px` pixels per em.
+    pub fn metrics(&self, px: f32) -> (f32, f32) {
+        let scaled = self.face.as_scaled(PxScale::from(px));
+        (scaled.ascent(), scaled.descent())
+    }
+
+    /// `text` broken into lines no wider than `max_width` ([`super::wrap::lines`]).
+    pub fn wrap(&self, text: &str, px: f32, max_width: f32) -> Vec<String> {
+        super::wrap::lines(text, max_width, |t| self.width(t, px))
+    }
+
+    /// Each glyph of `text` placed from `(x, baseline)` with kerning, and the pen position
+    /// after it.
+    fn layout(&self, text: &str, px: f32, (x, baseline): (f32, f32), mut each: impl FnMut(Glyph, f32)) {
+        let scale = PxScale::from(px);
+        let scaled = self.face.as_scaled(scale);
+        let mut pen = x;
         let mut previous = None;
         for c in text.chars() {
             let id = scaled.glyph_id(c);
             if let Some(p) = previous {
-                width += scaled.kern(p, id);
+                pen += scaled.kern(p, id);
             }
-            width += scaled.h_advance(id);
+            let glyph = id.with_scale_and_position(scale, ab_glyph::point(pen, baseline));
+            pen += scaled.h_advance(id);
             previous = Some(id);
+            each(glyph, pen - x);
         }
-        (width, scaled.height() + scaled.line_gap())
     }
 
-    /// Breaks `text` into lines no wider than `max_width`: at spaces where there are any,
-    /// between characters otherwise (Chinese has no spaces). Explicit newlines are kept.
-    pub fn wrap(&self, text: &str, px: f32, max_width: f32) -> Vec<String> {
-        let mut lines = Vec::new();
-        for paragraph in text.lines() {
-            let mut line = String::new();
-            for word in split_keeping_spaces(paragraph) {
-                let candidate = format!("{line}{word}");
-                if line.is_empty() || self.measure(candidate.trim_end(), px).0 <= max_width {
-                    line = candidate;
-                    continue;
-                }
-                lines.push(line.trim_end().to_string());
-                line = word.trim_start().to_string();
+    /// Calls `pixel(x, y, coverage)` for every pixel the glyphs of `text` cover, the line
+    /// starting at `x` on `baseline`. Returns the width of the line.
+    pub fn rasterize(
+        &self,
+        text: &str,
+        px: f32,
+        origin: (f32, f32),
+        mut pixel: impl FnMut(i64, i64, f32),
+    ) -> f32 {
+        let mut width = 0.0;
+        self.layout(text, px, origin, |glyph, pen_after| {
+            width = pen_after;
+            if let Some(outlined) = self.face.outline_glyph(glyph) {
+                let bounds = outlined.px_bounds();
+                outlined.draw(|gx, gy, coverage| {
+                    pixel(
+                        bounds.min.x as i64 + i64::from(gx),
+                        bounds.min.y as i64 + i64::from(gy),
+                        coverage,
+                    );
+                });
             }
-            // A single word wider than the line is cut between characters.
-            while self.measure(line.trim_end(), px).0 > max_width && line.chars().count() > 1 {
-                let mut head = String::new();
-                for c in line.chars() {
-                    if !head.is_empty() && self.measure(&format!("{head}{c}"), px).0 > max_width {
-                        break;
-                    }
-                    head.push(c);
-                }
-                line = line[head.len()..].to_string();
-                lines.push(head);
-            }
-            lines.push(line.trim_end().to_string());
-        }
-        lines
+        });
+        width
     }
 
     /// Draws one line of `text` with its top-left corner at (`x`, `y`) into `picture`
@@ -125,34 +167,29 @@ impl Font {
         picture: &mut frame::Video,
         text: &str,
         px: f32,
-        (x, y): (f32, f32),
+        at: (f32, f32),
         color: Rgb,
     ) -> f32 {
-        let scale = PxScale::from(px);
-        let scaled = self.face.as_scaled(scale);
+        self.draw_faded(picture, text, px, at, color, 1.0)
+    }
+
+    /// [`Font::draw`] at `opacity` (0..=1).
+    pub fn draw_faded(
+        &self,
+        picture: &mut frame::Video,
+        text: &str,
+        px: f32,
+        (x, y): (f32, f32),
+        color: Rgb,
+        opacity: f32,
+    ) -> f32 {
+        let baseline = y + self.metrics(px).0;
         let mut mask = Mask::new(picture.width(), picture.height());
-        let mut pen = x;
-        let baseline = y + scaled.ascent();
-        let mut previous = None;
-        for c in text.chars() {
-            let id = scaled.glyph_id(c);
-            if let Some(p) = previous {
-                pen += scaled.kern(p, id);
-            }
-            let glyph = id.with_scale_and_position(scale, ab_glyph::point(pen, baseline));
-            if let Some(outlined) = self.face.outline_glyph(glyph) {
-                let bounds = outlined.px_bounds();
-                outlined.draw(|gx, gy, coverage| {
-                    let px_x = bounds.min.x as i64 + i64::from(gx);
-                    let px_y = bounds.min.y as i64 + i64::from(gy);
-                    mask.add(px_x, px_y, coverage);
-                });
-            }
-            pen += scaled.h_advance(id);
-            previous = Some(id);
-        }
-        mask.blend(picture, color, 1.0);
-        pen - x
+        let width = self.rasterize(text, px, (x, baseline), |px_x, px_y, coverage| {
+            mask.add(px_x, px_y, coverage);
+        });
+        mask.blend(picture, color, opacity.clamp(0.0, 1.0));
+        width
     }
 
     /// Draws `lines` centred horizontally, the block centred on `center_y`.
@@ -283,26 +320,6 @@ impl Mask {
         }
         sum / 4.0
     }
-}
-
-/// Words with their trailing spaces; CJK characters count as words of their own.
-fn split_keeping_spaces(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    for c in text.chars() {
-        let wide = c as u32 >= 0x2E80;
-        if wide && !current.trim().is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        current.push(c);
-        if c == ' ' || wide {
-            words.push(std::mem::take(&mut current));
-        }
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
 }
 
 /// `fc-match`'s file and face index for `family`, when fontconfig is installed and finds it.

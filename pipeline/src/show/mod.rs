@@ -1,6 +1,6 @@
 //! Shows: a title, a start, a target length and a versioned running order of acts, host
 //! cards, bumpers, breaks and slates. `model` holds the values and the edits (no database),
-//! `diff` compares two versions, `summary` puts edits in words, `store` keeps every version
+//! `diff` compares two versions, `summary` puts edits in words, `spoken` fits a host card to its spoken line, `store` keeps every version
 //! in the database with optimistic concurrency, `pool` reads the accepted pool the planner
 //! chooses from.
 
@@ -8,6 +8,7 @@ pub mod diff;
 pub mod model;
 pub mod pool;
 pub mod propose;
+pub mod spoken;
 pub mod store;
 pub mod summary;
 

@@ -52,6 +52,7 @@ fn candidate(r: &sqlx::any::AnyRow) -> anyhow::Result<Candidate> {
         energy: r.try_get::<Option<f64>, _>("energy")?.map(|e| e as f32),
         credits: credit_lines(&credits),
         language: r.try_get("language")?,
+        trim: None,
     })
 }
 

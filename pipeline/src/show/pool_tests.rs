@@ -151,6 +151,7 @@ async fn accepted_ready_latest_versions_make_the_pool(db: Db) {
             energy: Some(0.75),
             credits: vec!["dancer: Ann".into(), "Lu".into(), "AI tool: Suno".into()],
             language: "zh-CN".into(),
+            trim: None,
         }
     );
     let s = &pool[1];

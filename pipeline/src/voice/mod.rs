@@ -143,7 +143,7 @@ pub fn voice_for(models: &crate::ai::ModelsConfig) -> Result<Box<dyn Voice>, Voi
 }
 
 /// How long `text` lasts when `voice` speaks it, milliseconds (the card adds its padding:
-/// `render::cards::measure_line`).
+/// `show::spoken`, `render::cards`).
 pub fn speech_ms(text: &str, language: &str, voice: &dyn Voice) -> Result<i64, VoiceError> {
     let mut progress = |_: f64| {};
     let mut ctl = RunControl::unlimited(&mut progress);

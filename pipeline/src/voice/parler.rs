@@ -19,6 +19,8 @@ use crate::ai::{Model, ModelError, ModelSummary, RunControl};
 /// The family name in the configuration.
 pub const FAMILY: &str = "parler-tts";
 const ROLE: &str = "voice";
+/// The fewest audio steps the DAC decoder takes (its upsampling with odd strides needs three).
+const MIN_DECODE_STEPS: usize = 3;
 
 /// A loaded Parler-TTS model.
 pub struct ParlerVoice {
@@ -86,6 +88,39 @@ impl ParlerVoice {
             .map_err(|e| self.run_error(e))
     }
 
+    /// The waveform of `codes` (codebooks, steps), every token inside the codebook.
+    pub(crate) fn decode(&self, codes: &Tensor) -> Result<Vec<f32>, VoiceError> {
+        let (books, usable) = codes.dims2().map_err(|e| self.run_error(e))?;
+        if usable == 0 {
+            return Err(self.run_error("no audio tokens to decode"));
+        }
+        // The codec's transposed convolutions need a few steps of input (one or two steps
+        // underflow inside candle): a shorter answer is decoded with its last step repeated
+        // and the waveform cut back to the usable steps.
+        let decoded = usable.max(MIN_DECODE_STEPS);
+        let index: Vec<u32> = (0..decoded).map(|t| t.min(usable - 1) as u32).collect();
+        let codes = Tensor::new(index, codes.device())
+            .and_then(|index| codes.index_select(&index, 1))
+            .and_then(|c| c.to_dtype(DType::U32))
+            .and_then(|c| c.unsqueeze(0))
+            .and_then(|c| c.to_device(&self.device))
+            .map_err(|e| self.run_error(e))?;
+        debug_assert_eq!(codes.dims()[1], books);
+        let model = self
+            .model
+            .lock()
+            .map_err(|_| self.run_error("the model was poisoned by an earlier failure"))?;
+        let mut pcm = model
+            .audio_encoder
+            .decode_codes(&codes)
+            .and_then(|p| p.i((0, 0)))
+            .and_then(|p| p.to_dtype(DType::F32))
+            .and_then(|p| p.to_vec1::<f32>())
+            .map_err(|e| self.run_error(e))?;
+        pcm.truncate(pcm.len() / decoded * usable);
+        Ok(pcm)
+    }
+
     /// Audio tokens for `text`, shaped (codebooks, steps), each below the codebook size.
     fn generate(&self, text: &str, ctl: &mut RunControl) -> Result<Tensor, VoiceError> {
         let prompt = self.tokens(text)?;
@@ -127,7 +162,7 @@ impl Voice for ParlerVoice {
             return Err(VoiceError::Empty);
         }
         let codes = self.generate(text, ctl)?;
-        let (books, steps) = codes.dims2().map_err(|e| self.run_error(e))?;
+        let (_, steps) = codes.dims2().map_err(|e| self.run_error(e))?;
         if steps == 0 {
             return Err(self.run_error("the model ended before it wrote any audio"));
         }
@@ -141,24 +176,8 @@ impl Voice for ParlerVoice {
         if usable == 0 {
             return Err(self.run_error("the model wrote no decodable audio tokens"));
         }
-        let codes = codes
-            .i((.., ..usable))
-            .and_then(|c| c.to_dtype(DType::U32))
-            .and_then(|c| c.unsqueeze(0))
-            .and_then(|c| c.to_device(&self.device))
-            .map_err(|e| self.run_error(e))?;
-        debug_assert_eq!(codes.dims()[1], books);
-        let model = self
-            .model
-            .lock()
-            .map_err(|_| self.run_error("the model was poisoned by an earlier failure"))?;
-        let pcm = model
-            .audio_encoder
-            .decode_codes(&codes)
-            .and_then(|p| p.i((0, 0)))
-            .and_then(|p| p.to_dtype(DType::F32))
-            .and_then(|p| p.to_vec1::<f32>())
-            .map_err(|e| self.run_error(e))?;
+        let codes = codes.i((.., ..usable)).map_err(|e| self.run_error(e))?;
+        let pcm = self.decode(&codes)?;
         (ctl.progress)(1.0);
         if pcm.iter().any(|v| !v.is_finite()) {
             return Err(self.run_error("the codec produced non-finite samples"));

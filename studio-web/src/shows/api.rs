@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gala_pipeline::show::model::check_meta;
+use gala_pipeline::show::spoken;
 use gala_pipeline::show::store::{self, ShowSummary, StoreError, VersionInfo};
 use gala_pipeline::show::{Change, Edit, ItemKind, RunningOrder, ShowMeta};
 use serde::{Deserialize, Serialize};
@@ -229,10 +230,46 @@ async fn edits(
     if req.edits.is_empty() {
         return Err(WebError::BadRequest("no edits".into()));
     }
+    let mut edits = req.edits;
+    if spoken::writes_lines(&edits) {
+        edits = fit_lines(&state, id, edits).await?;
+    }
     let db = &state.engine.db;
     Ok(answer(
-        store::edit(db, id, req.expected_version, &req.edits, Some(user.id)).await,
+        store::edit(db, id, req.expected_version, &edits, Some(user.id)).await,
     ))
+}
+
+/// Makes each new host line's card last as long as the line takes to say (measured with the
+/// host's voice); without a voice the cards keep the lengths given, and the render fits them.
+async fn fit_lines(state: &AppState, id: i64, mut edits: Vec<Edit>) -> Result<Vec<Edit>, WebError> {
+    let show = match store::get(&state.engine.db, id).await {
+        Ok(show) => show,
+        // The edit reports the missing show.
+        Err(_) => return Ok(edits),
+    };
+    let voice = match state.host_voice().await {
+        Ok(voice) => voice,
+        Err(e) => {
+            tracing::warn!(error = %e, "no host voice: a new host line keeps the length given");
+            return Ok(edits);
+        }
+    };
+    let padding = state.engine.config.cards.speech_padding_ms.max(0);
+    tokio::task::spawn_blocking(move || {
+        match spoken::fit_lines(&show.order, &mut edits, voice.as_ref(), padding) {
+            Ok(stretched) => {
+                for s in stretched {
+                    tracing::info!(item = s.item, asked_ms = s.asked_ms, spoken_ms = s.spoken_ms,
+                        "host card lengthened to its spoken line");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the host line could not be measured"),
+        }
+        edits
+    })
+    .await
+    .map_err(|e| WebError::Internal(e.into()))
 }
 
 /// Undoes the latest change (as a new version that restores the one before it).

@@ -158,7 +158,7 @@ pub fn run(
 ) -> Result<LiveStatus, RenderError> {
     crate::ingest::init_ffmpeg();
     let house = playout.plan.house.clone();
-    let font = Font::find(&playout.plan.config.font)?;
+    let font = Font::find(&playout.plan.config.font, 0)?;
     let encoder = LiveEncoder::open(&house)?;
     let setup = encoder.setup()?;
     let copy = if playout.config.copy {

@@ -4,7 +4,7 @@
 use image::RgbImage;
 
 use super::template::{Align, Field, Template, TextBlock};
-use super::text::{wrap, CardFont};
+use crate::render::text::Font;
 use super::CardSpec;
 
 /// The value a text block shows.
@@ -21,7 +21,7 @@ fn value(spec: &CardSpec, field: Field) -> &str {
 pub fn picture(
     template: &Template,
     logo: Option<&image::RgbaImage>,
-    font: &CardFont,
+    font: &Font,
     spec: &CardSpec,
     width: u32,
     height: u32,
@@ -48,7 +48,7 @@ pub fn picture(
 /// Lines of `text` for `block` and the size they fit at: the block's size, or smaller (down to
 /// half) when the text needs more than `max_lines`; then cut with an ellipsis.
 pub fn layout(
-    font: &CardFont,
+    font: &Font,
     block: &TextBlock,
     text: &str,
     width: u32,
@@ -57,10 +57,10 @@ pub fn layout(
     let max_px = block.max_width * width as f32;
     let full = block.size * height as f32;
     let mut px = full;
-    let mut lines = wrap(font, text, px, max_px);
+    let mut lines = font.wrap(text, px, max_px);
     while lines.len() > block.max_lines && px > full * 0.5 {
         px *= 0.9;
-        lines = wrap(font, text, px, max_px);
+        lines = font.wrap(text, px, max_px);
     }
     if lines.len() > block.max_lines {
         lines.truncate(block.max_lines);
@@ -74,7 +74,7 @@ pub fn layout(
     (lines, px)
 }
 
-fn draw_block(img: &mut RgbImage, font: &CardFont, block: &TextBlock, text: &str) {
+fn draw_block(img: &mut RgbImage, font: &Font, block: &TextBlock, text: &str) {
     let (w, h) = img.dimensions();
     let (lines, px) = layout(font, block, text, w, h);
     let (ascent, descent) = font.metrics(px);
@@ -91,7 +91,7 @@ fn draw_block(img: &mut RgbImage, font: &CardFont, block: &TextBlock, text: &str
         };
         let baseline =
             top + line_height * i as f32 + (line_height - (ascent - descent)) / 2.0 + ascent;
-        font.draw(img, line, px, x, baseline, block.color.0);
+        super::text::draw(font, img, line, px, (x, baseline), block.color.0);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Host cards, bumpers, breaks and slates: a still picture drawn from a template
 //! ([`template`], [`draw`], CJK text by [`text`]) and, for a host card, the host's line spoken
-//! by a [`Voice`] at the house loudness, written as a segment file ([`segment_out`]).
+//! by a [`Voice`] at the house loudness (a bumper's chime: [`sting`]), written as a segment
+//! file ([`segment_out`]).
 //!
 //! A host card lasts as long as its line: max(the item's length, speech + padding), rounded up
 //! to whole frames; [`CardReport::duration_ms`] is what the show stores. Rendering is CPU work:
@@ -8,6 +9,7 @@
 
 pub mod draw;
 pub mod segment_out;
+pub mod sting;
 pub mod template;
 pub mod text;
 
@@ -18,11 +20,11 @@ use serde::{Deserialize, Serialize};
 use crate::ai::RunControl;
 use crate::config::HouseFormat;
 use crate::ingest::loudness::Loudness;
+use crate::render::text::Font;
 use crate::show::model::ItemKind;
 use crate::voice::{to_house, Voice, VoiceError};
 
 pub use template::{Template, Templates};
-pub use text::CardFont;
 
 /// The `cards` section of the configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,7 +48,7 @@ impl Default for CardsConfig {
         CardsConfig {
             templates: PathBuf::new(),
             font: PathBuf::new(),
-            font_index: text::NOTO_CJK_SC_INDEX,
+            font_index: crate::render::text::DEBIAN_NOTO_CJK_SC,
             speech_padding_ms: 500,
         }
     }
@@ -135,6 +137,8 @@ pub struct CardReport {
     pub voice: Option<String>,
     /// Loudness of the spoken line after normalization.
     pub loudness: Option<Loudness>,
+    /// Loudness of the template's sting, when it has one.
+    pub sting: Option<Loudness>,
 }
 
 /// Why a card could not be rendered.
@@ -148,8 +152,8 @@ pub enum CardError {
     },
     #[error("there is no card template `{name}` (known: {known})")]
     UnknownTemplate { name: String, known: String },
-    #[error("font {path}: {message}")]
-    Font { path: String, message: String },
+    #[error("{0}")]
+    Font(String),
     #[error("logo {path}: {message}")]
     Logo { path: String, message: String },
     #[error("the host's line could not be spoken: {0}")]
@@ -164,7 +168,7 @@ pub enum CardError {
 #[derive(Debug)]
 pub struct CardRenderer {
     templates: Templates,
-    font: CardFont,
+    font: Font,
     padding_ms: i64,
 }
 
@@ -174,13 +178,14 @@ impl CardRenderer {
         let dir = (!cfg.templates.as_os_str().is_empty()).then_some(cfg.templates.as_path());
         Ok(CardRenderer {
             templates: Templates::load(dir)?,
-            font: CardFont::find(&cfg.font, cfg.font_index)?,
+            font: Font::find(&cfg.font, cfg.font_index)
+                .map_err(|e| CardError::Font(e.to_string()))?,
             padding_ms: cfg.speech_padding_ms.max(0),
         })
     }
 
     /// The font cards are drawn with.
-    pub fn font(&self) -> &CardFont {
+    pub fn font(&self) -> &Font {
         &self.font
     }
 
@@ -252,11 +257,25 @@ impl CardRenderer {
         let spf = house.samples_per_frame() as usize;
         let total = frames as usize * spf;
         let mut audio = vec![0f32; total * 2];
+        let sting = match &self.templates.get(&spec.template)?.sting {
+            Some(sting) => {
+                let chime = sting.render(house, total).map_err(|message| CardError::Template {
+                    name: spec.template.clone(),
+                    origin: "sting".into(),
+                    message,
+                })?;
+                audio.copy_from_slice(&chime.samples);
+                Some(chime.loudness)
+            }
+            None => None,
+        };
         if let Some((s, _)) = &speech {
             let lead = (self.padding_ms / 2) as usize * house.audio_sample_rate as usize / 1000;
             let lead = lead.min(total.saturating_sub(s.frames()));
             let n = s.frames().min(total - lead);
-            audio[lead * 2..(lead + n) * 2].copy_from_slice(&s.samples[..n * 2]);
+            for (a, v) in audio[lead * 2..(lead + n) * 2].iter_mut().zip(&s.samples) {
+                *a = (*a + v).clamp(-1.0, 1.0);
+            }
         }
         segment_out::write_still(out, house, &picture, frames, &audio)?;
         Ok(CardReport {
@@ -266,11 +285,12 @@ impl CardRenderer {
             speech_ms,
             loudness: speech.as_ref().map(|(s, _)| s.loudness),
             voice: speech.map(|(_, name)| name),
+            sting,
         })
     }
 
     /// How long a host card with `line` must last, milliseconds: the spoken line plus the
-    /// padding. The studio and the planner set a card's length from it when a line is written.
+    /// padding (the rule `show::spoken` applies when a director writes a line).
     pub fn measure_line(
         &self,
         line: &str,
@@ -292,11 +312,6 @@ pub fn render_card(
     let mut progress = |_: f64| {};
     let mut ctl = RunControl::unlimited(&mut progress);
     CardRenderer::new(&CardsConfig::default())?.render(spec, house, voice, out, &mut ctl)
-}
-
-/// How long a host card with `line` must last with the default padding (500 ms), milliseconds.
-pub fn measure_line(line: &str, language: &str, voice: &dyn Voice) -> Result<i64, CardError> {
-    Ok(crate::voice::speech_ms(line, language, voice)? + CardsConfig::default().speech_padding_ms)
 }
 
 #[cfg(test)]

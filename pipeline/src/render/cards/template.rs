@@ -155,6 +155,9 @@ pub struct Template {
     #[serde(default)]
     pub logo: Option<Logo>,
     pub texts: Vec<TextBlock>,
+    /// A chime under the picture (bumpers): none by default.
+    #[serde(default)]
+    pub sting: Option<super::sting::Sting>,
 }
 
 impl Template {
@@ -187,6 +190,9 @@ impl Template {
                     "texts[{i}]: max_width must be in (0, 1] and max_lines at least 1"
                 )));
             }
+        }
+        if let Some(s) = &t.sting {
+            s.check().map_err(bad)?;
         }
         if let Some(l) = &t.logo {
             if !(l.height > 0.0 && l.height <= 1.0) {

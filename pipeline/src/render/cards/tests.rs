@@ -2,7 +2,6 @@ use std::path::Path;
 use std::process::Command;
 
 use super::template::Template;
-use super::text::wrap;
 use super::*;
 use crate::show::model::HostCard;
 use crate::voice::EspeakVoice;
@@ -195,7 +194,7 @@ fn latin_wraps_per_word_and_cjk_per_character() {
     let px = 40.0;
     let text = "the quick brown fox jumps over the lazy dog";
     let max = font.width("the quick brown", px) + 1.0;
-    let lines = wrap(font, text, px, max);
+    let lines = font.wrap(text, px, max);
     assert!(lines.len() >= 3, "{lines:?}");
     for l in &lines {
         assert!(font.width(l, px) <= max, "{l}");
@@ -205,7 +204,7 @@ fn latin_wraps_per_word_and_cjk_per_character() {
 
     let zh = "晚上好，欢迎收看春节联欢晚会。下一个节目马上开始";
     let max = font.width("晚上好欢迎", px) + 1.0;
-    let lines = wrap(font, zh, px, max);
+    let lines = font.wrap(zh, px, max);
     assert!(lines.len() >= 4, "{lines:?}");
     assert_eq!(
         lines.concat(),
@@ -219,9 +218,7 @@ fn latin_wraps_per_word_and_cjk_per_character() {
         assert!(font.width(body, px) <= max, "{l}");
     }
     // A word longer than a line is cut between letters.
-    let lines = wrap(
-        font,
-        "Supercalifragilistic",
+    let lines = font.wrap("Supercalifragilistic",
         px,
         font.width("Super", px) + 1.0,
     );
@@ -379,6 +376,49 @@ fn break_card_is_silent_and_exactly_its_length() {
     assert_eq!(audio.len(), 51 * 1920 * 2);
     assert!(audio.iter().all(|&s| s == 0));
     assert!(probe_streams(&out).contains("nb_read_frames=51"));
+}
+
+/// The built-in bumper strikes its chime at the house loudness, the card's length unchanged,
+/// the sound faded to nothing at the end; a template without a sting stays silent.
+#[test]
+fn a_bumper_chimes_at_the_house_loudness() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bumper.mkv");
+    let bumper = ItemKind::Bumper {
+        template: String::new(),
+        text: "Up next".into(),
+        duration_ms: 2_000,
+    };
+    let spec = CardSpec::for_item(&bumper, "Gala").unwrap();
+    let report = ctl_render(&renderer(), &spec, None, &out);
+    assert_eq!((report.frames, report.duration_ms), (50, 2_000));
+    let sting = report.sting.expect("the bumper has a sting");
+    let i = sting.integrated_lufs.unwrap();
+    assert!((i - -23.0).abs() <= 0.5, "sting loudness {i}");
+    assert!(sting.true_peak_dbtp.unwrap() <= -1.0);
+    let audio = audio_of(&out);
+    assert_eq!(audio.len(), 50 * 1920 * 2);
+    let floats: Vec<f32> = audio.iter().map(|&s| s as f32 / 32768.0).collect();
+    let mut meter = crate::ingest::loudness::LoudnessMeter::new(2, 48_000).unwrap();
+    meter.add_interleaved(&floats).unwrap();
+    let measured = meter.finish().integrated_lufs.unwrap();
+    assert!((measured - -23.0).abs() <= 0.6, "segment loudness {measured}");
+    assert!(audio[audio.len() - 2..].iter().all(|&s| s.abs() <= 1), "faded out");
+    // The notes come one after another: the first 100 ms hold one note, later ones more.
+    assert!(audio[..2 * 4_800].iter().any(|&s| s.abs() > 500));
+
+    // A template without `sting:` is silent, and a bad sting is a template error.
+    let slate = CardSpec::for_item(
+        &ItemKind::Slate { text: "x".into(), duration_ms: 1_000 },
+        "Gala",
+    )
+    .unwrap();
+    let quiet = ctl_render(&renderer(), &slate, None, &dir.path().join("slate.mkv"));
+    assert_eq!(quiet.sting, None);
+    let err = Template::parse("mine", "x", "background: { color: \"#000000\" }\ntexts: []\nsting: { notes_hz: [20000] }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("20000 Hz"), "{err}");
 }
 
 #[test]
