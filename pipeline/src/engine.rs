@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::ingest::steps::{self, IngestEnv};
 use crate::jobs::{Queue, WorkerPool};
 use crate::storage::db::Db;
-use crate::storage::media::{LocalStore, MediaStore};
+use crate::storage::media::MediaStore;
 
 #[derive(Clone)]
 pub struct Engine {
@@ -21,11 +21,13 @@ pub struct Engine {
 
 impl Engine {
     /// Creates the data directory, connects to the database (migrating it) and opens the
-    /// media store under `data_dir/media`.
+    /// configured media store (`data_dir/media`, or the shared S3 bucket).
     pub async fn open(config: Config) -> anyhow::Result<Engine> {
         std::fs::create_dir_all(&config.data_dir)?;
         let db = Db::connect(&config.database_url(), config.database.max_connections).await?;
-        let store: Arc<dyn MediaStore> = Arc::new(LocalStore::new(config.data_dir.join("media"))?);
+        let store_config = config.storage.clone();
+        let data_dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || store_config.open(&data_dir)).await??;
         let queue = Queue::new(db.clone(), config.jobs.clone());
         Ok(Engine {
             config: Arc::new(config),

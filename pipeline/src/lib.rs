@@ -3,7 +3,7 @@
 //!
 //! - [`config`]: the one configuration value, loaded from `gala.yaml` and the environment.
 //! - [`storage`]: the database pool and migrations (SQLite embedded, PostgreSQL by URL) and the
-//!   content-addressed media store.
+//!   content-addressed media store (local disk, or S3 in the multi-node mode).
 //! - [`jobs`]: durable jobs with leases, heartbeats, retries and chains, and the worker pool.
 //! - [`ingest`]: probe, validate, normalize to the house format, technical QC, thumbnails and
 //!   proxy; the ingest chain's job handlers.
@@ -16,6 +16,7 @@
 //!   slates from templates.
 //! - [`live`]: live playout to RTMP destinations: pacing, reconnects, live control, the
 //!   as-run log and standby takeover.
+//! - [`metrics`]: the process's Prometheus metrics (queue depth, job durations, uploads, HTTP).
 //! - [`engine`]: the handles (database, store, queue) built once from the configuration.
 //! - [`demo`]: the generated demo material.
 
@@ -27,6 +28,7 @@ pub mod engine;
 pub mod ingest;
 pub mod jobs;
 pub mod live;
+pub mod metrics;
 pub mod planner;
 pub mod render;
 pub mod show;

@@ -13,7 +13,6 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/healthz", get(|| async { "ok" }))
 }
 
 #[derive(Template)]

@@ -9,7 +9,7 @@
 //!   browsers).
 //! - Features: [`auth`] (sign-up, login, sessions, CSRF, rate limits, password reset),
 //!   [`accounts`] (the users repository), [`admin`] (account administration), [`api`] (JSON and
-//!   OpenAPI), [`home`], [`i18n`] (English and Chinese), [`upload`] (resumable uploads over
+//!   OpenAPI), [`home`], [`ops`] (health, readiness, Prometheus metrics), [`i18n`] (English and Chinese), [`upload`] (resumable uploads over
 //!   tus 1.0), [`submissions`] (a creator's submissions, versions, live status, media),
 //!   [`review`] (the review queue: evidence, audited decisions, assignment, progress),
 //!   [`captions`] (captions editing and downloads), [`shows`] (the director's timeline: shows,
@@ -26,6 +26,7 @@ pub mod extract;
 pub mod home;
 pub mod i18n;
 pub mod mail;
+pub mod ops;
 pub mod page;
 pub mod review;
 pub mod shows;
@@ -55,6 +56,7 @@ pub fn app(state: AppState) -> Router {
     let max_body = usize::try_from(state.config().max_body_bytes).unwrap_or(usize::MAX);
     let limited = Router::new()
         .merge(home::router())
+        .merge(ops::router())
         .merge(i18n::router())
         .merge(auth::router())
         .merge(admin::router())
@@ -89,6 +91,7 @@ pub fn app(state: AppState) -> Router {
             error::render_errors,
         ))
         .nest_service("/assets", ServeDir::new(&state.assets_dir))
+        .layer(middleware::from_fn(ops::track))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }

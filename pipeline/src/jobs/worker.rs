@@ -281,9 +281,18 @@ impl WorkerPool {
             self.inner.heartbeat_every,
         )));
         // Its own task, so that a panic in the handler is caught as a JoinError.
+        let kind = ctx.job.kind.clone();
+        let started = std::time::Instant::now();
         let mut task = AbortOnDrop(tokio::spawn(async move { handler.run(ctx).await }));
         let outcome = (&mut task.0).await;
         drop(heartbeat); // stop renewing before recording the outcome
+        let label = match &outcome {
+            Ok(Ok(_)) => "done",
+            Ok(Err(JobError::Fatal(_))) => "failed",
+            Ok(Err(JobError::Retry(_))) => "retry",
+            Err(_) => "panicked",
+        };
+        crate::metrics::job_finished(&kind, label, started.elapsed());
         self.record(id, worker_id, outcome).await?;
         Ok(Some(id))
     }

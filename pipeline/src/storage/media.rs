@@ -1,7 +1,7 @@
 //! The content-addressed media store: every object (an upload, a normalized clip, a
 //! thumbnail) is named by the sha256 of its bytes. [`MediaStore`] is the interface; the
-//! [`LocalStore`] keeps objects under a data directory, and an S3-compatible store can
-//! implement the same trait later.
+//! [`LocalStore`] keeps objects under a data directory; `storage::s3` keeps them in an
+//! S3-compatible object store.
 //!
 //! Invariants of the local store: an object file is complete whenever it is visible (written
 //! to a temporary file, fsynced, then renamed into place), is never rewritten once present,
@@ -70,8 +70,7 @@ impl LocalStore {
 
     /// Streams `reader` into a staging file while hashing it, then moves it into place.
     fn put_reader(&self, reader: &mut dyn Read) -> anyhow::Result<Digest> {
-        let mut staged = NamedTempFile::new_in(self.root.join(STAGING_DIR))
-            .context("cannot create a temporary file in the media store")?;
+        let mut staged = self.staging_file()?;
         let digest = copy_hashing(reader, staged.as_file_mut())?;
         staged
             .as_file()
@@ -81,9 +80,15 @@ impl LocalStore {
         Ok(digest)
     }
 
+    /// A new, empty file in the store's staging directory, to be [`LocalStore::publish`]ed.
+    pub(crate) fn staging_file(&self) -> anyhow::Result<NamedTempFile> {
+        NamedTempFile::new_in(self.root.join(STAGING_DIR))
+            .context("cannot create a temporary file in the media store")
+    }
+
     /// Renames a complete staging file to its final name unless that object already exists
     /// (another put of the same content won the race: same bytes, nothing to do).
-    fn publish(&self, staged: NamedTempFile, digest: &str) -> anyhow::Result<()> {
+    pub(crate) fn publish(&self, staged: NamedTempFile, digest: &str) -> anyhow::Result<()> {
         let target = self.object_path(digest)?;
         if target.exists() {
             return Ok(());
@@ -152,7 +157,7 @@ pub fn is_digest(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-fn check_digest(digest: &str) -> anyhow::Result<()> {
+pub(crate) fn check_digest(digest: &str) -> anyhow::Result<()> {
     if !is_digest(digest) {
         // Truncated and escaped: the text may come from anywhere.
         let shown: String = digest.chars().take(80).collect();

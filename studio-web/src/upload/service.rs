@@ -439,10 +439,12 @@ impl UploadService {
                 now,
             };
             if store::commit_complete(&self.db, &at, &sha256, now + LOCK_LEASE_MS).await? {
+                gala_pipeline::metrics::upload_bytes(bytes);
                 return Ok(Committed::Complete(sha256));
             }
         } else if store::commit_offset(&self.db, id, token, from, to, now).await? {
             self.put_hash(id, to, file_hash);
+            gala_pipeline::metrics::upload_bytes(bytes);
             return Ok(Committed::Partial(to));
         }
         // The lock was taken away meanwhile (terminated, or expired and cleaned up).
