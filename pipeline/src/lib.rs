@@ -17,11 +17,13 @@
 //! - [`live`]: live playout to RTMP destinations: pacing, reconnects, live control, the
 //!   as-run log and standby takeover.
 //! - [`metrics`]: the process's Prometheus metrics (queue depth, job durations, uploads, HTTP).
+//! - [`backup`]: a consistent backup of the database and the media, and its restore.
 //! - [`engine`]: the handles (database, store, queue) built once from the configuration.
 //! - [`demo`]: the generated demo material.
 
 pub mod ai;
 pub mod analysis;
+pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod engine;

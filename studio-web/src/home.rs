@@ -11,8 +11,7 @@ use crate::page::{render, Page};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
+    Router::new().route("/", get(home))
 }
 
 #[derive(Template)]

@@ -25,7 +25,10 @@ async fn health_readiness_and_metrics() {
     let (status, body) = get(&app, "/readyz", None).await;
     assert_eq!(status, 200, "{body}");
     let ready: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(ready, json!({ "ready": true, "database": "ok", "media": "ok" }));
+    assert_eq!(
+        ready,
+        json!({ "ready": true, "database": "ok", "media": "ok" })
+    );
 
     let queue = &app.state.engine.queue;
     for _ in 0..3 {
@@ -60,7 +63,10 @@ async fn health_readiness_and_metrics() {
     let (status, body) = get(&app, "/readyz", None).await;
     assert_eq!(status, 503, "{body}");
     let ready: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((ready["ready"].clone(), ready["media"].clone()), (json!(false), json!("ok")));
+    assert_eq!(
+        (ready["ready"].clone(), ready["media"].clone()),
+        (json!(false), json!("ok"))
+    );
     assert_ne!(ready["database"], "ok");
 }
 
@@ -88,7 +94,10 @@ async fn metrics_behind_a_token_and_readiness_of_the_s3_store() {
     assert_eq!(status, 503, "{body}");
     let ready: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(ready["database"], "ok");
-    assert!(ready["media"].as_str().unwrap().contains("s3 bucket"), "{body}");
+    assert!(
+        ready["media"].as_str().unwrap().contains("s3 bucket"),
+        "{body}"
+    );
     server.restart();
     assert_eq!(get(&app, "/readyz", None).await.0, 200);
 }

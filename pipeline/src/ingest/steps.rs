@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -102,6 +103,66 @@ async fn submit(
     queue.enqueue_in(&mut tx, job(PROBE, clip_id)).await?;
     tx.commit().await?;
     Ok(clip_id)
+}
+
+/// Runs the ingest chain of `clip_id` again from its original upload (an operator's
+/// re-ingest: after a fix, or to a new house format): the clip goes back to `queued` and its
+/// probe job is queued in the same transaction. Refused while the clip's chain still runs.
+pub async fn reingest(env: &IngestEnv, clip_id: i64) -> anyhow::Result<i64> {
+    let clip = clips::get(&env.db, clip_id)
+        .await?
+        .with_context(|| format!("there is no clip {clip_id}"))?;
+    let queue = crate::jobs::Queue::new(env.db.clone(), env.config.jobs.clone());
+    let busy = queue
+        .list_by_subject(&subject(clip_id))
+        .await?
+        .into_iter()
+        .any(|j| {
+            KINDS.contains(&j.kind.as_str())
+                && matches!(
+                    j.state,
+                    crate::jobs::JobState::Queued | crate::jobs::JobState::Running
+                )
+        });
+    if busy {
+        anyhow::bail!("clip {clip_id} is being ingested now; wait for its chain to end");
+    }
+    let exists = {
+        let (store, digest) = (env.store.clone(), clip.source_sha256.clone());
+        tokio::task::spawn_blocking(move || store.exists(&digest)).await??
+    };
+    if !exists {
+        anyhow::bail!("the original of clip {clip_id} is missing from the media store");
+    }
+    let mut tx = env.db.begin_write().await?;
+    sqlx::query("UPDATE clips SET state = 'queued', reason = NULL, updated_at = $1 WHERE id = $2")
+        .bind(crate::now_ms())
+        .bind(clip_id)
+        .execute(&mut *tx)
+        .await?;
+    let job = queue.enqueue_in(&mut tx, job(PROBE, clip_id)).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+/// The clip of a submission's version `number` (its latest when None).
+pub async fn clip_of_submission(
+    db: &Db,
+    submission: i64,
+    number: Option<i64>,
+) -> anyhow::Result<i64> {
+    let row = sqlx::query(
+        "SELECT clip_id FROM submission_versions WHERE submission_id = $1 AND ($2 < 0 OR number = $2) \
+         ORDER BY number DESC LIMIT 1",
+    )
+    .bind(submission)
+    .bind(number.unwrap_or(-1))
+    .fetch_optional(&db.pool)
+    .await?;
+    match row {
+        Some(r) => Ok(sqlx::Row::try_get(&r, "clip_id")?),
+        None => anyhow::bail!("submission {submission} has no such version"),
+    }
 }
 
 /// The handlers of the whole chain.

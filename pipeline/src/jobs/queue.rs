@@ -423,6 +423,23 @@ impl Queue {
             .await
     }
 
+    /// The failed jobs, oldest first; only those of `kind` when given.
+    pub async fn failed(&self, kind: Option<&str>) -> anyhow::Result<Vec<Job>> {
+        match kind {
+            Some(k) => {
+                self.select(
+                    "WHERE state = 'failed' AND kind = $1 ORDER BY id",
+                    Some(Bind::Text(k)),
+                )
+                .await
+            }
+            None => {
+                self.select("WHERE state = 'failed' ORDER BY id", None)
+                    .await
+            }
+        }
+    }
+
     /// The jobs running now, oldest first (for progress displays).
     pub async fn running(&self) -> anyhow::Result<Vec<Job>> {
         self.select("WHERE state = 'running' ORDER BY id", None)

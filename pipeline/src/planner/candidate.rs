@@ -55,7 +55,12 @@ pub fn with_trims<'a>(
         .filter(|i| !i.locked)
         .filter_map(|i| i.act())
         .filter(|a| (a.in_ms, a.out_ms) != (0, a.clip_ms))
-        .map(|a| ((a.submission_id, a.version_number, a.clip_id), (a.in_ms, a.out_ms)))
+        .map(|a| {
+            (
+                (a.submission_id, a.version_number, a.clip_id),
+                (a.in_ms, a.out_ms),
+            )
+        })
         .collect();
     if trims.is_empty() {
         return std::borrow::Cow::Borrowed(pool);

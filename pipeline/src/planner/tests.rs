@@ -255,7 +255,12 @@ fn a_replan_keeps_the_trims_of_unlocked_acts() {
         for a in acts(&second) {
             match trimmed.get(&a.submission_id) {
                 Some(&t) => {
-                    assert_eq!((a.in_ms, a.out_ms), t, "seed {seed}: act {}", a.submission_id);
+                    assert_eq!(
+                        (a.in_ms, a.out_ms),
+                        t,
+                        "seed {seed}: act {}",
+                        a.submission_id
+                    );
                     kept += 1;
                 }
                 None => assert_eq!((a.in_ms, a.out_ms), (0, a.clip_ms)),

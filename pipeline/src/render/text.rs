@@ -117,7 +117,13 @@ impl Font {
 
     /// Each glyph of `text` placed from `(x, baseline)` with kerning, and the pen position
     /// after it.
-    fn layout(&self, text: &str, px: f32, (x, baseline): (f32, f32), mut each: impl FnMut(Glyph, f32)) {
+    fn layout(
+        &self,
+        text: &str,
+        px: f32,
+        (x, baseline): (f32, f32),
+        mut each: impl FnMut(Glyph, f32),
+    ) {
         let scale = PxScale::from(px);
         let scaled = self.face.as_scaled(scale);
         let mut pen = x;

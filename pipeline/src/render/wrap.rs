@@ -106,7 +106,10 @@ mod tests {
             lines("the quick brown fox", 10.0, mono),
             ["the quick", "brown fox"]
         );
-        assert_eq!(lines("abcdefghij klm", 4.0, mono), ["abcd", "efgh", "ij", "klm"]);
+        assert_eq!(
+            lines("abcdefghij klm", 4.0, mono),
+            ["abcd", "efgh", "ij", "klm"]
+        );
     }
 
     #[test]

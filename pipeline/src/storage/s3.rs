@@ -125,7 +125,11 @@ impl S3Store {
         let location = format!(
             "s3 bucket {} at {}",
             cfg.bucket,
-            if cfg.endpoint.is_empty() { "AWS" } else { &cfg.endpoint }
+            if cfg.endpoint.is_empty() {
+                "AWS"
+            } else {
+                &cfg.endpoint
+            }
         );
         let store = S3Store {
             remote,
@@ -168,7 +172,10 @@ impl S3Store {
         &self,
         fut: impl Future<Output = anyhow::Result<T>> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let runtime = self.runtime.as_ref().context("the object store is closed")?;
+        let runtime = self
+            .runtime
+            .as_ref()
+            .context("the object store is closed")?;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         runtime.spawn(async move {
             let _ = tx.send(fut.await);
@@ -181,7 +188,7 @@ impl S3Store {
         let (remote, key) = (self.remote.clone(), self.key(digest)?);
         self.run(async move {
             match remote.head(&key).await {
-                Ok(meta) => Ok(Some(meta.size as u64)),
+                Ok(meta) => Ok(Some(meta.size)),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(e.into()),
             }
@@ -235,7 +242,10 @@ impl S3Store {
             Ok(got) => got,
             Err(e) => {
                 if let Some(object_store::Error::NotFound { .. }) = e.downcast_ref() {
-                    bail!("media object {digest} is missing from the {}", self.location);
+                    bail!(
+                        "media object {digest} is missing from the {}",
+                        self.location
+                    );
                 }
                 return Err(e.context(format!(
                     "cannot download object {digest} from the {}",
@@ -279,8 +289,12 @@ impl MediaStore for S3Store {
     }
 
     fn size(&self, digest: &str) -> anyhow::Result<u64> {
-        self.head(digest)?
-            .with_context(|| format!("media object {digest} is missing from the {}", self.location))
+        self.head(digest)?.with_context(|| {
+            format!(
+                "media object {digest} is missing from the {}",
+                self.location
+            )
+        })
     }
 }
 

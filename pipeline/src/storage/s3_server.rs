@@ -26,7 +26,10 @@ pub struct S3Server {
 
 /// Where the install script puts the server.
 pub fn binary() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/tools/bin/s3s-fs"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/tools/bin/s3s-fs"
+    ))
 }
 
 impl S3Server {

@@ -34,7 +34,10 @@ fn key_of(digest: &str) -> String {
 fn two_nodes_share_objects_through_the_bucket() {
     let server = S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (node(&server, &dir.path().join("a")), node(&server, &dir.path().join("b")));
+    let (a, b) = (
+        node(&server, &dir.path().join("a")),
+        node(&server, &dir.path().join("b")),
+    );
 
     // 12 MiB: three parts of 5 MiB on the way up.
     let big = dir.path().join("big.bin");
@@ -45,7 +48,9 @@ fn two_nodes_share_objects_through_the_bucket() {
     let digest = a.put_file(&big).unwrap();
     assert_eq!(digest, sha256_file(&big).unwrap());
     assert_eq!(
-        std::fs::metadata(server.object_file(&key_of(&digest))).unwrap().len(),
+        std::fs::metadata(server.object_file(&key_of(&digest)))
+            .unwrap()
+            .len(),
         12 << 20,
         "the server holds the whole object"
     );
@@ -58,7 +63,10 @@ fn two_nodes_share_objects_through_the_bucket() {
     // Idempotent, and small objects too.
     assert_eq!(a.put_file(&big).unwrap(), digest);
     let small = b.put_bytes(b"a poster").unwrap();
-    assert_eq!(std::fs::read(a.local_path(&small).unwrap()).unwrap(), b"a poster");
+    assert_eq!(
+        std::fs::read(a.local_path(&small).unwrap()).unwrap(),
+        b"a poster"
+    );
 
     // Missing and malformed digests.
     let missing = "0".repeat(64);

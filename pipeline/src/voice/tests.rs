@@ -180,9 +180,15 @@ fn tiny_random_parler_model_loads_and_speaks() {
     // steps of sound: the codec cannot take fewer than three, so they are padded and cut back.
     let parler = parler::load(&models.voice, &candle::Device::Cpu).unwrap();
     for steps in 1..=4u32 {
-        let codes: Vec<u32> = (0..random::CODEBOOKS as u32 * steps).map(|i| i % 7).collect();
-        let codes = candle::Tensor::from_vec(codes, (random::CODEBOOKS, steps as usize), &candle::Device::Cpu)
-            .unwrap();
+        let codes: Vec<u32> = (0..random::CODEBOOKS as u32 * steps)
+            .map(|i| i % 7)
+            .collect();
+        let codes = candle::Tensor::from_vec(
+            codes,
+            (random::CODEBOOKS, steps as usize),
+            &candle::Device::Cpu,
+        )
+        .unwrap();
         let pcm = parler.decode(&codes).unwrap();
         assert_eq!(pcm.len(), 512 * steps as usize, "{steps} steps");
     }

@@ -260,8 +260,12 @@ async fn fit_lines(state: &AppState, id: i64, mut edits: Vec<Edit>) -> Result<Ve
         match spoken::fit_lines(&show.order, &mut edits, voice.as_ref(), padding) {
             Ok(stretched) => {
                 for s in stretched {
-                    tracing::info!(item = s.item, asked_ms = s.asked_ms, spoken_ms = s.spoken_ms,
-                        "host card lengthened to its spoken line");
+                    tracing::info!(
+                        item = s.item,
+                        asked_ms = s.asked_ms,
+                        spoken_ms = s.spoken_ms,
+                        "host card lengthened to its spoken line"
+                    );
                 }
             }
             Err(e) => tracing::warn!(error = %e, "the host line could not be measured"),

@@ -4,8 +4,8 @@
 use image::RgbImage;
 
 use super::template::{Align, Field, Template, TextBlock};
-use crate::render::text::Font;
 use super::CardSpec;
+use crate::render::text::Font;
 
 /// The value a text block shows.
 fn value(spec: &CardSpec, field: Field) -> &str {

@@ -259,11 +259,13 @@ impl CardRenderer {
         let mut audio = vec![0f32; total * 2];
         let sting = match &self.templates.get(&spec.template)?.sting {
             Some(sting) => {
-                let chime = sting.render(house, total).map_err(|message| CardError::Template {
-                    name: spec.template.clone(),
-                    origin: "sting".into(),
-                    message,
-                })?;
+                let chime = sting
+                    .render(house, total)
+                    .map_err(|message| CardError::Template {
+                        name: spec.template.clone(),
+                        origin: "sting".into(),
+                        message,
+                    })?;
                 audio.copy_from_slice(&chime.samples);
                 Some(chime.loudness)
             }

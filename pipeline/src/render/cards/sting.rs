@@ -38,7 +38,11 @@ impl Sting {
         if self.notes_hz.is_empty() || self.notes_hz.len() > 8 {
             return Err("sting.notes_hz needs 1 to 8 notes".into());
         }
-        if let Some(n) = self.notes_hz.iter().find(|n| !(40.0..=8_000.0).contains(*n)) {
+        if let Some(n) = self
+            .notes_hz
+            .iter()
+            .find(|n| !(40.0..=8_000.0).contains(*n))
+        {
             return Err(format!("sting.notes_hz: {n} Hz is outside 40 Hz to 8 kHz"));
         }
         if !(50..=10_000).contains(&self.decay_ms) || self.spacing_ms > 2_000 {

@@ -218,10 +218,7 @@ fn latin_wraps_per_word_and_cjk_per_character() {
         assert!(font.width(body, px) <= max, "{l}");
     }
     // A word longer than a line is cut between letters.
-    let lines = font.wrap("Supercalifragilistic",
-        px,
-        font.width("Super", px) + 1.0,
-    );
+    let lines = font.wrap("Supercalifragilistic", px, font.width("Super", px) + 1.0);
     assert!(
         lines.len() >= 4 && lines.concat() == "Supercalifragilistic",
         "{lines:?}"
@@ -402,22 +399,35 @@ fn a_bumper_chimes_at_the_house_loudness() {
     let mut meter = crate::ingest::loudness::LoudnessMeter::new(2, 48_000).unwrap();
     meter.add_interleaved(&floats).unwrap();
     let measured = meter.finish().integrated_lufs.unwrap();
-    assert!((measured - -23.0).abs() <= 0.6, "segment loudness {measured}");
-    assert!(audio[audio.len() - 2..].iter().all(|&s| s.abs() <= 1), "faded out");
+    assert!(
+        (measured - -23.0).abs() <= 0.6,
+        "segment loudness {measured}"
+    );
+    assert!(
+        audio[audio.len() - 2..].iter().all(|&s| s.abs() <= 1),
+        "faded out"
+    );
     // The notes come one after another: the first 100 ms hold one note, later ones more.
     assert!(audio[..2 * 4_800].iter().any(|&s| s.abs() > 500));
 
     // A template without `sting:` is silent, and a bad sting is a template error.
     let slate = CardSpec::for_item(
-        &ItemKind::Slate { text: "x".into(), duration_ms: 1_000 },
+        &ItemKind::Slate {
+            text: "x".into(),
+            duration_ms: 1_000,
+        },
         "Gala",
     )
     .unwrap();
     let quiet = ctl_render(&renderer(), &slate, None, &dir.path().join("slate.mkv"));
     assert_eq!(quiet.sting, None);
-    let err = Template::parse("mine", "x", "background: { color: \"#000000\" }\ntexts: []\nsting: { notes_hz: [20000] }\n")
-        .unwrap_err()
-        .to_string();
+    let err = Template::parse(
+        "mine",
+        "x",
+        "background: { color: \"#000000\" }\ntexts: []\nsting: { notes_hz: [20000] }\n",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("20000 Hz"), "{err}");
 }
 
