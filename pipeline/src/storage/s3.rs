@@ -207,7 +207,15 @@ impl S3Store {
             tracing::warn!(digest, size, "replacing a damaged object in the store");
         }
         let (remote, key, part) = (self.remote.clone(), self.key(digest)?, self.part_bytes);
+        let size = std::fs::metadata(&local)?.len();
         self.run(async move {
+            if size <= part as u64 {
+                // One request; the buffer is the file's size (a multipart writer's first block
+                // would be a whole part, for a thumbnail).
+                let bytes = tokio::fs::read(&local).await?;
+                remote.put(&key, bytes.into()).await?;
+                return Ok(());
+            }
             let mut file = tokio::fs::File::open(&local).await?;
             let mut writer = BufWriter::with_capacity(remote, key, part);
             match tokio::io::copy(&mut file, &mut writer).await {

@@ -1,4 +1,5 @@
-//! `gala bench load`: many creators at once against the in-process studio. Setup (not timed)
+//! `gala bench load`: many creators at once against the in-process studio, or against
+//! several `gala serve` processes sharing one database and media store (`--processes N`). Setup (not timed)
 //! makes the accounts directly in the repository with one shared argon2 hash; the timed phase
 //! is all HTTP: each creator logs in (a real argon2 verify), creates a submission, uploads a
 //! small file (tus creation-with-upload, handed off to ingest: jobs queued, no workers) and
@@ -14,9 +15,12 @@ use gala_pipeline::Config;
 use gala_studio::submissions::repo;
 
 use super::peak_rss;
+use super::servers;
 use super::studio::{self, ok, TUS};
 
 pub struct Plan {
+    /// Studio servers as separate processes; 0: one studio in this process.
+    pub processes: usize,
     pub creators: usize,
     pub concurrency: usize,
     pub file_bytes: usize,
@@ -37,16 +41,40 @@ pub async fn bench_load(
     data_dir: Option<PathBuf>,
     plan: Plan,
 ) -> anyhow::Result<ExitCode> {
-    let app = studio::start(config, data_dir, plan.file_bytes as u64).await?;
+    let max_upload = plan.file_bytes as u64;
+    let target = match plan.processes {
+        0 => Target::InProcess(studio::start(config, data_dir, max_upload).await?),
+        n => {
+            let mut config = config;
+            if let Some(d) = data_dir {
+                config.data_dir = d;
+            }
+            config.uploads.max_bytes = config.uploads.max_bytes.max(max_upload);
+            let s = servers::spawn(config, n).await?;
+            println!(
+                "{n} studio servers (gala serve processes, no workers) sharing {} and the {} media store: {}",
+                if s.engine.config.database.url.is_empty() { "one SQLite file" } else { "the configured database" },
+                s.engine.config.storage.kind,
+                s.bases.join(", ")
+            );
+            Target::Processes(s)
+        }
+    };
+    let (bases, db) = match &target {
+        Target::InProcess(app) => (vec![app.base.clone()], app.state.engine.db.clone()),
+        Target::Processes(s) => (s.bases.clone(), s.engine.db.clone()),
+    };
     println!(
-        "load bench: {} creators, {} at a time, {} KiB files, {} polls each",
+        "load bench: {} creators, {} at a time, {} KiB files, {} polls each; each creator's \
+         requests spread over {} server(s)",
         plan.creators,
         plan.concurrency,
         plan.file_bytes / 1024,
-        plan.polls
+        plan.polls,
+        bases.len()
     );
     let t = Instant::now();
-    let emails = app.creators(plan.creators).await?;
+    let emails = studio::creators(&db, plan.creators).await?;
     println!(
         "setup (not timed): {} accounts in {:.1} s, one argon2 hash shared",
         emails.len(),
@@ -55,9 +83,8 @@ pub async fn bench_load(
     let before = peak_rss();
 
     let t = Instant::now();
-    let base = app.base.as_str();
     let runs: Vec<(Option<i64>, Vec<Sample>)> = stream::iter(emails.iter().enumerate())
-        .map(|(i, email)| creator(base, email, i, &plan))
+        .map(|(i, email)| creator(&bases, email, i, &plan))
         .buffer_unordered(plan.concurrency)
         .collect()
         .await;
@@ -68,7 +95,7 @@ pub async fn bench_load(
     let (mut uploaded, mut versions) = (0, 0);
     for id in runs.iter().filter_map(|(sub, _)| *sub) {
         uploaded += 1;
-        if !repo::versions(&app.state.engine.db, id).await?.is_empty() {
+        if !repo::versions(&db, id).await?.is_empty() {
             versions += 1;
         }
     }
@@ -77,31 +104,60 @@ pub async fn bench_load(
          are a submission's version (a failed hand-off, e.g. SQLite busy, is logged and retried \
          later by the clean-up task; the upload itself answered 2xx)"
     );
-    println!(
-        "peak memory (VmHWM) of this process, bench client and studio together: {after} \
-         (before the timed phase, studio started and accounts made: {before})"
-    );
-    app.stop().await?;
+    match target {
+        Target::InProcess(app) => {
+            println!(
+                "peak memory (VmHWM) of this process, bench client and studio together: {after} \
+                 (before the timed phase, studio started and accounts made: {before})"
+            );
+            app.stop().await?;
+        }
+        Target::Processes(s) => {
+            for (base, peak) in s.bases.iter().zip(s.peaks()) {
+                println!("peak memory (VmHWM) of the studio server at {base}: {peak}");
+            }
+            println!("peak memory of the bench client (this process): {after}");
+            s.stop();
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the creators' requests go.
+enum Target {
+    InProcess(studio::Studio),
+    Processes(servers::Servers),
 }
 
 /// One creator's session, with its own browser (cookie store, keep-alive connection); stops at
 /// the first failed step. Returns its submission when every step succeeded, and the samples.
-async fn creator(base: &str, email: &str, i: usize, plan: &Plan) -> (Option<i64>, Vec<Sample>) {
+async fn creator(
+    bases: &[String],
+    email: &str,
+    i: usize,
+    plan: &Plan,
+) -> (Option<i64>, Vec<Sample>) {
     let client = studio::browser();
+    // Each request to the next server: sessions, CSRF and uploads must work across them.
+    let step = std::cell::Cell::new(i);
+    let base = || {
+        let b = bases[step.get() % bases.len()].as_str();
+        step.set(step.get() + 1);
+        b
+    };
     let mut samples = Vec::with_capacity(4 + plan.polls);
     let c = &client;
     let done = async {
-        let token = timed(&mut samples, 0, studio::csrf(c, base)).await?;
-        let token = timed(&mut samples, 1, studio::login(c, base, email, &token)).await?;
+        let token = timed(&mut samples, 0, studio::csrf(c, base())).await?;
+        let token = timed(&mut samples, 1, studio::login(c, base(), email, &token)).await?;
         let title = format!("Load {i}");
-        let sub = studio::create_submission(c, base, &token, &title);
+        let sub = studio::create_submission(c, base(), &token, &title);
         let sub = timed(&mut samples, 2, sub).await?;
         let mut body = vec![0u8; plan.file_bytes];
         studio::fill(&mut body, i as u64 + 1);
-        timed(&mut samples, 3, upload(c, base, &token, sub, body)).await?;
+        timed(&mut samples, 3, upload(c, base(), &token, sub, body)).await?;
         for _ in 0..plan.polls {
-            let url = format!("{base}/api/submissions/{sub}");
+            let url = format!("{}/api/submissions/{sub}", base());
             timed(&mut samples, 4, async {
                 ok(c.get(&url).send().await?).await
             })

@@ -26,6 +26,7 @@ mod moderation;
 mod normalize;
 mod planner;
 mod render;
+mod servers;
 mod studio;
 mod upload;
 mod writer;
@@ -84,6 +85,10 @@ enum What {
         /// Data directory of the studio (default: a temporary one inside the configured one).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Studio servers as separate `gala serve` processes sharing the configured database
+        /// and media store (each creator's requests spread over them); 0: one in this process.
+        #[arg(long, default_value_t = 0)]
+        processes: usize,
     },
     /// Duplicate lookups in an index of N synthetic fingerprints (2–5-minute clips) plus real
     /// ones, at two sizes, against a brute-force scan of every stored frame.
@@ -207,8 +212,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
             file_kb,
             polls,
             data_dir,
+            processes,
         } => {
             let plan = load::Plan {
+                processes,
                 creators,
                 concurrency: concurrency.clamp(1, 200),
                 file_bytes: file_kb * 1024,

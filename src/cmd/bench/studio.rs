@@ -92,22 +92,26 @@ impl Studio {
         Ok(())
     }
 
-    /// `n` active creator accounts `creatorNNNNN@bench.example.org`, all with the same argon2
-    /// hash of [`PASSWORD`] (hashed once). Returns their emails.
+    /// [`creators`] in this studio's database.
     pub async fn creators(&self, n: usize) -> anyhow::Result<Vec<String>> {
-        let pw = password::Password::parse(PASSWORD).map_err(anyhow::Error::msg)?;
-        let hash = password::Hasher::default().hash(&pw).await?;
-        let db = &self.state.engine.db;
-        let mut emails = Vec::with_capacity(n);
-        for i in 0..n {
-            let email = format!("creator{i:05}@bench.example.org");
-            let e = Email::parse(&email).map_err(anyhow::Error::msg)?;
-            let name = DisplayName::parse(&format!("Creator {i}")).map_err(anyhow::Error::msg)?;
-            accounts::create(db, &e, &name, &hash, Role::Creator, Status::Active).await?;
-            emails.push(email);
-        }
-        Ok(emails)
+        creators(&self.state.engine.db, n).await
     }
+}
+
+/// `n` active creator accounts `creatorNNNNN@bench.example.org` in `db`, all with the same
+/// argon2 hash of [`PASSWORD`] (hashed once). Returns their emails.
+pub async fn creators(db: &gala_pipeline::storage::Db, n: usize) -> anyhow::Result<Vec<String>> {
+    let pw = password::Password::parse(PASSWORD).map_err(anyhow::Error::msg)?;
+    let hash = password::Hasher::default().hash(&pw).await?;
+    let mut emails = Vec::with_capacity(n);
+    for i in 0..n {
+        let email = format!("creator{i:05}@bench.example.org");
+        let e = Email::parse(&email).map_err(anyhow::Error::msg)?;
+        let name = DisplayName::parse(&format!("Creator {i}")).map_err(anyhow::Error::msg)?;
+        accounts::create(db, &e, &name, &hash, Role::Creator, Status::Active).await?;
+        emails.push(email);
+    }
+    Ok(emails)
 }
 
 /// A new browser: its own cookies, no redirects followed.
