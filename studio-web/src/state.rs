@@ -53,7 +53,8 @@ impl AppState {
             engine.db.clone(),
             engine.config.clone(),
             crate::submissions::handoff(&engine),
-        );
+        )
+        .with_store(engine.store.clone());
         let mailer = crate::mail::Mailer::from_config(&engine.config.studio.smtp)?.map(Arc::new);
         Ok(AppState {
             hasher: Arc::default(),

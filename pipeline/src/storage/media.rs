@@ -30,6 +30,35 @@ pub trait MediaStore: Send + Sync {
     fn local_path(&self, digest: &str) -> anyhow::Result<PathBuf>;
     fn exists(&self, digest: &str) -> anyhow::Result<bool>;
     fn size(&self, digest: &str) -> anyhow::Result<u64>;
+
+    /// Whether other nodes see what this store holds (so that scratch files are worth
+    /// sharing through it).
+    fn shared(&self) -> bool;
+    /// Scratch files every node can read that are not media: named (`[0-9a-z/-]`), written
+    /// once, read back whole, removed by prefix (a resumable upload's committed chunks).
+    fn put_scratch(&self, name: &str, path: &Path) -> anyhow::Result<()>;
+    /// Copies scratch file `name` to `to`. Err when missing.
+    fn get_scratch(&self, name: &str, to: &Path) -> anyhow::Result<()>;
+    /// The names under `prefix` (relative to it) with their sizes.
+    fn list_scratch(&self, prefix: &str) -> anyhow::Result<Vec<(String, u64)>>;
+    /// Removes every scratch file under `prefix`.
+    fn remove_scratch(&self, prefix: &str) -> anyhow::Result<()>;
+}
+
+/// Refuses a scratch name that could leave its directory.
+pub(crate) fn check_scratch(name: &str) -> anyhow::Result<()> {
+    let body = name.strip_suffix('/').unwrap_or(name);
+    let ok = body
+        .bytes()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'/' | b'-'))
+        && !body.split('/').any(str::is_empty);
+    if !ok {
+        bail!(
+            "not a scratch name: {:?}",
+            name.chars().take(80).collect::<String>()
+        );
+    }
+    Ok(())
 }
 
 /// The media store on the local filesystem: `root/ab/cd/abcd…`.
@@ -143,7 +172,59 @@ impl MediaStore for LocalStore {
             .with_context(|| format!("cannot read the size of media object {digest}"))?;
         Ok(meta.len())
     }
+
+    fn shared(&self) -> bool {
+        false
+    }
+
+    fn put_scratch(&self, name: &str, path: &Path) -> anyhow::Result<()> {
+        check_scratch(name)?;
+        let target = self.root.join(SCRATCH_DIR).join(name);
+        std::fs::create_dir_all(target.parent().context("a scratch name has a parent")?)?;
+        let staged = self.staging_file()?;
+        std::fs::copy(path, staged.path())?;
+        staged.as_file().sync_all()?;
+        staged.persist(&target).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    fn get_scratch(&self, name: &str, to: &Path) -> anyhow::Result<()> {
+        check_scratch(name)?;
+        std::fs::copy(self.root.join(SCRATCH_DIR).join(name), to)
+            .with_context(|| format!("scratch file {name} is missing"))?;
+        Ok(())
+    }
+
+    fn list_scratch(&self, prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {
+        check_scratch(prefix)?;
+        let dir = self.root.join(SCRATCH_DIR).join(prefix);
+        let mut out = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries {
+                let e = e?;
+                if e.file_type()?.is_file() {
+                    out.push((
+                        e.file_name().to_string_lossy().into_owned(),
+                        e.metadata()?.len(),
+                    ));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn remove_scratch(&self, prefix: &str) -> anyhow::Result<()> {
+        check_scratch(prefix)?;
+        match std::fs::remove_dir_all(self.root.join(SCRATCH_DIR).join(prefix)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
 }
+
+/// Where a local store keeps scratch files.
+const SCRATCH_DIR: &str = "scratch";
 
 /// The sha256 of a file, read in a streaming fashion.
 pub fn sha256_file(path: &Path) -> anyhow::Result<Digest> {
@@ -304,6 +385,28 @@ mod tests {
         assert!(digests.iter().all(|d| *d == digests[0]));
         let path = store.local_path(&digests[0]).unwrap();
         assert_eq!(std::fs::read(path).unwrap(), bytes);
+    }
+
+    #[test]
+    fn scratch_files_are_named_listed_read_and_removed_by_prefix() {
+        let (dir, store) = store();
+        let src = write_file(dir.path(), "chunk", b"first bytes");
+        store.put_scratch("uploads/ab12/000-011", &src).unwrap();
+        store.put_scratch("uploads/ab12/011-020", &src).unwrap();
+        assert_eq!(
+            store.list_scratch("uploads/ab12/").unwrap(),
+            [("000-011".to_string(), 11), ("011-020".to_string(), 11)]
+        );
+        let back = dir.path().join("back");
+        store.get_scratch("uploads/ab12/000-011", &back).unwrap();
+        assert_eq!(std::fs::read(&back).unwrap(), b"first bytes");
+        store.remove_scratch("uploads/ab12/").unwrap();
+        assert!(store.list_scratch("uploads/ab12/").unwrap().is_empty());
+        assert!(store.get_scratch("uploads/ab12/000-011", &back).is_err());
+        for bad in ["../x", "a//b", "/abs", "UP", "a/./b", ""] {
+            assert!(store.put_scratch(bad, &src).is_err(), "{bad}");
+        }
+        assert!(!store.shared());
     }
 
     #[test]

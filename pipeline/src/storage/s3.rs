@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::media::{check_digest, Digest, LocalStore, MediaStore};
+use super::media::{check_digest, check_scratch, Digest, LocalStore, MediaStore};
 
 /// `storage.s3`: where the shared store is and how to sign in to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,7 +206,13 @@ impl S3Store {
             // A different length under a content address: a broken earlier write; replace it.
             tracing::warn!(digest, size, "replacing a damaged object in the store");
         }
-        let (remote, key, part) = (self.remote.clone(), self.key(digest)?, self.part_bytes);
+        self.send_file(local, self.key(digest)?)
+            .with_context(|| format!("cannot upload object {digest} to the {}", self.location))
+    }
+
+    /// Uploads the file at `local` under `key`: one request up to a part, multipart above.
+    fn send_file(&self, local: PathBuf, key: Key) -> anyhow::Result<()> {
+        let (remote, part) = (self.remote.clone(), self.part_bytes);
         let size = std::fs::metadata(&local)?.len();
         self.run(async move {
             if size <= part as u64 {
@@ -227,7 +233,11 @@ impl S3Store {
             }
             Ok(())
         })
-        .with_context(|| format!("cannot upload object {digest} to the {}", self.location))
+    }
+
+    fn scratch_key(&self, name: &str) -> anyhow::Result<Key> {
+        check_scratch(name)?;
+        Ok(Key::from(format!("{}scratch/{name}", self.prefix)))
     }
 
     /// Downloads `digest` into the cache, checking its bytes against the digest.
@@ -302,6 +312,65 @@ impl MediaStore for S3Store {
                 "media object {digest} is missing from the {}",
                 self.location
             )
+        })
+    }
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn put_scratch(&self, name: &str, path: &Path) -> anyhow::Result<()> {
+        self.send_file(path.to_path_buf(), self.scratch_key(name)?)
+            .with_context(|| format!("cannot upload scratch file {name} to the {}", self.location))
+    }
+
+    fn get_scratch(&self, name: &str, to: &Path) -> anyhow::Result<()> {
+        let (remote, key) = (self.remote.clone(), self.scratch_key(name)?);
+        let mut file = std::fs::File::create(to)?;
+        self.run(async move {
+            let mut stream = remote.get(&key).await?.into_stream();
+            while let Some(chunk) = stream.next().await {
+                file.write_all(&chunk?)?;
+            }
+            file.sync_all()?;
+            Ok(())
+        })
+        .with_context(|| format!("cannot read scratch file {name} from the {}", self.location))
+    }
+
+    fn list_scratch(&self, prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {
+        let (remote, key) = (self.remote.clone(), self.scratch_key(prefix)?);
+        let base = format!("{}/", key.as_ref().trim_end_matches('/'));
+        let mut found = self.run(async move {
+            let mut out = Vec::new();
+            let mut list = remote.list(Some(&key));
+            while let Some(meta) = list.next().await {
+                let meta = meta?;
+                if let Some(rest) = meta.location.as_ref().strip_prefix(base.as_str()) {
+                    out.push((rest.to_string(), meta.size));
+                }
+            }
+            Ok(out)
+        })?;
+        found.sort();
+        Ok(found)
+    }
+
+    fn remove_scratch(&self, prefix: &str) -> anyhow::Result<()> {
+        let base = format!("{}/", prefix.trim_end_matches('/'));
+        let keys: Vec<Key> = self
+            .list_scratch(prefix)?
+            .iter()
+            .map(|(n, _)| self.scratch_key(&format!("{base}{n}")))
+            .collect::<anyhow::Result<_>>()?;
+        let remote = self.remote.clone();
+        self.run(async move {
+            for key in keys {
+                match remote.delete(&key).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
         })
     }
 }

@@ -19,6 +19,7 @@ mod error;
 mod handlers;
 mod protocol;
 mod service;
+mod shared;
 mod store;
 mod writer;
 

@@ -54,6 +54,9 @@ pub struct UploadService {
     /// Whole-file sha256 states by upload id and offset, so each chunk continues the hash
     /// instead of reading the file again. Lost on restart: then the prefix is re-read once.
     hashes: Arc<Mutex<HashMap<String, (i64, Sha256)>>>,
+    /// The shared media store, when there is one: committed chunks go there, so that any
+    /// studio server can resume an upload ([`super::shared`]).
+    shared: Option<Arc<dyn gala_pipeline::storage::MediaStore>>,
 }
 
 /// A writer's hold on an upload row. Dropped while armed (the request was cancelled), it
@@ -112,7 +115,28 @@ impl UploadService {
             on_complete,
             clock: Arc::new(gala_pipeline::now_ms),
             hashes: Arc::default(),
+            shared: None,
         }
+    }
+
+    /// Shares committed chunks through `store` when other servers see it (S3).
+    pub fn with_store(
+        mut self,
+        store: Arc<dyn gala_pipeline::storage::MediaStore>,
+    ) -> UploadService {
+        self.shared = store.shared().then_some(store);
+        self
+    }
+
+    /// Runs `f` with the shared store on a blocking thread; nothing without one.
+    async fn with_shared(
+        &self,
+        f: impl FnOnce(&dyn gala_pipeline::storage::MediaStore) -> anyhow::Result<()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Some(store) = self.shared.clone() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || f(store.as_ref())).await?
     }
 
     /// Replaces the clock (tests drive expiry with it).
@@ -326,10 +350,21 @@ impl UploadService {
         body: Body,
         checksum: Option<Checksum>,
     ) -> Result<Committed, UploadError> {
+        let prefix_hash = self.take_hash(&upload.id, upload.offset);
+        if prefix_hash.is_none() && upload.offset > 0 {
+            // Another server may have written the latest chunk: rebuild from the shared store.
+            let (id, path, offset) = (
+                upload.id.clone(),
+                self.part_path(&upload.id),
+                upload.offset as u64,
+            );
+            self.with_shared(move |store| super::shared::rebuild(store, &id, &path, offset))
+                .await?;
+        }
         let chunk = Chunk {
             path: self.part_path(&upload.id),
             offset: upload.offset as u64,
-            prefix_hash: self.take_hash(&upload.id, upload.offset),
+            prefix_hash,
             checksum,
         };
         let (tx, rx) = mpsc::channel(16);
@@ -348,7 +383,13 @@ impl UploadService {
             Written::Discarded => Err(UploadError::bad(
                 "The chunk was interrupted before its checksum could be verified; it was discarded.",
             )),
-            Written::Kept { bytes, file_hash } => self.commit(lock, upload, bytes, file_hash).await,
+            Written::Kept { bytes, file_hash } => {
+                let (id, path) = (upload.id.clone(), self.part_path(&upload.id));
+                let (from, to) = (upload.offset as u64, upload.offset as u64 + bytes);
+                self.with_shared(move |store| super::shared::share(store, &id, &path, from, to))
+                    .await?;
+                self.commit(lock, upload, bytes, file_hash).await
+            }
         }
     }
 
@@ -456,6 +497,18 @@ impl UploadService {
     /// finished (and removes its file) or records the failure for a retry.
     async fn hand_off(&self, upload: &UploadRow, token: &str, sha256: String) {
         self.forget_hash(&upload.id);
+        let path = self.part_path(&upload.id);
+        let whole = std::fs::metadata(&path).is_ok_and(|m| m.len() == upload.length as u64);
+        if !whole {
+            // A retried hand-off on a server that did not receive the last chunk.
+            let (id, length) = (upload.id.clone(), upload.length as u64);
+            let rebuilt = self
+                .with_shared(move |store| super::shared::rebuild(store, &id, &path, length))
+                .await;
+            if let Err(e) = rebuilt {
+                tracing::error!(upload = %upload.id, error = format!("{e:#}"), "cannot rebuild a finished upload for its hand-off");
+            }
+        }
         let metadata: Metadata = serde_json::from_str(&upload.metadata)
             .map(Metadata)
             .unwrap_or_default();
@@ -627,6 +680,9 @@ impl UploadService {
     }
 
     async fn remove_file(&self, id: &str) -> anyhow::Result<()> {
+        let prefix = super::shared::prefix(id);
+        self.with_shared(move |store| store.remove_scratch(&prefix))
+            .await?;
         let path = self.part_path(id);
         match tokio::fs::remove_file(&path).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
