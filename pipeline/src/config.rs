@@ -341,6 +341,24 @@ pub struct JobsConfig {
     pub backoff_max_s: u64,
     /// How often an idle worker looks for work, milliseconds. Default 500.
     pub poll_ms: u64,
+    /// Priority of new jobs by kind prefix, the longest prefix matching; lower runs first,
+    /// others get 100. Default: `render.` 10 (the show's master, wanted before air),
+    /// `ingest.` 50, `analysis.` 150.
+    pub priorities: std::collections::BTreeMap<String, i64>,
+    /// Most jobs of one kind a worker process runs at once (e.g. `analysis.captions: 1` for a
+    /// model that takes the whole GPU). Default none: only `workers` limits.
+    pub limits: std::collections::BTreeMap<String, u32>,
+}
+
+impl JobsConfig {
+    /// The priority of a new job of `kind` (see `priorities`).
+    pub fn priority_of(&self, kind: &str) -> i64 {
+        self.priorities
+            .iter()
+            .filter(|(prefix, _)| kind.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map_or(crate::jobs::DEFAULT_PRIORITY, |(_, p)| *p)
+    }
 }
 
 impl Default for JobsConfig {
@@ -353,6 +371,11 @@ impl Default for JobsConfig {
             backoff_base_s: 5,
             backoff_max_s: 300,
             poll_ms: 500,
+            priorities: [("render.", 10), ("ingest.", 50), ("analysis.", 150)]
+                .into_iter()
+                .map(|(k, p)| (k.to_string(), p))
+                .collect(),
+            limits: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -38,8 +38,8 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 pub struct NewJob {
     pub kind: String,
     pub payload: Value,
-    /// Lower runs first. Default 100.
-    pub priority: i64,
+    /// Lower runs first. None (the default): by kind, `jobs.priorities`.
+    pub priority: Option<i64>,
     /// Not claimed before this time (Unix ms); None means now.
     pub run_after_ms: Option<i64>,
     /// What the job is about, e.g. `clip:42`, to list an entity's jobs.
@@ -51,7 +51,7 @@ impl NewJob {
         NewJob {
             kind: kind.into(),
             payload,
-            priority: DEFAULT_PRIORITY,
+            priority: None,
             run_after_ms: None,
             subject: None,
         }
@@ -63,7 +63,7 @@ impl NewJob {
     }
 
     pub fn with_priority(mut self, priority: i64) -> NewJob {
-        self.priority = priority;
+        self.priority = Some(priority);
         self
     }
 
@@ -207,7 +207,7 @@ impl Queue {
     /// Enqueues on a given connection, e.g. inside the caller's transaction (a clip row and
     /// its first job committed together).
     pub async fn enqueue_in(&self, conn: &mut AnyConnection, job: NewJob) -> anyhow::Result<i64> {
-        insert_job(conn, &job, None, self.cfg.max_attempts, self.now()).await
+        insert_job(conn, &job, None, &self.cfg, self.now()).await
     }
 
     pub async fn get(&self, id: i64) -> anyhow::Result<Option<Job>> {
@@ -300,7 +300,7 @@ impl Queue {
             return Ok(false);
         }
         for job in &next {
-            insert_job(&mut tx, job, Some(id), self.cfg.max_attempts, now).await?;
+            insert_job(&mut tx, job, Some(id), &self.cfg, now).await?;
         }
         tx.commit()
             .await
@@ -484,7 +484,7 @@ async fn insert_job(
     conn: &mut AnyConnection,
     job: &NewJob,
     parent_id: Option<i64>,
-    max_attempts: u32,
+    cfg: &JobsConfig,
     now: i64,
 ) -> anyhow::Result<i64> {
     let id: i64 = sqlx::query_scalar(
@@ -494,8 +494,8 @@ async fn insert_job(
     )
     .bind(job.kind.clone())
     .bind(job.payload.to_string())
-    .bind(job.priority)
-    .bind(i64::from(max_attempts.max(1)))
+    .bind(job.priority.unwrap_or_else(|| cfg.priority_of(&job.kind)))
+    .bind(i64::from(cfg.max_attempts.max(1)))
     .bind(job.run_after_ms.unwrap_or(now))
     .bind(parent_id)
     .bind(now)

@@ -378,7 +378,52 @@ async fn enqueue_in_joins_the_callers_transaction(db: Db) {
     assert!(f.queue.get(id).await.unwrap().is_none());
 }
 
+/// Without an explicit priority a job takes its kind's (`jobs.priorities`, the longest prefix):
+/// the show's render before ingest, ingest before other work, analysis last.
+async fn kinds_set_the_priority(db: Db) {
+    let f = Fixture::default(db);
+    let q = &f.queue;
+    for kind in ["analysis.captions", "misc", "ingest.probe", "render.show"] {
+        q.enqueue(NewJob::new(kind, json!({}))).await.unwrap();
+    }
+    let explicit = q
+        .enqueue(NewJob::new("analysis.verdict", json!({})).with_priority(1))
+        .await
+        .unwrap();
+    let all = [
+        "analysis.captions",
+        "misc",
+        "ingest.probe",
+        "render.show",
+        "analysis.verdict",
+    ];
+    let mut order = Vec::new();
+    while let Some(job) = q.claim("w", &all).await.unwrap() {
+        order.push((job.kind.clone(), job.priority));
+        if job.id == explicit {
+            assert_eq!(job.priority, 1);
+        }
+    }
+    let kinds: Vec<&str> = order.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "analysis.verdict",
+            "render.show",
+            "ingest.probe",
+            "misc",
+            "analysis.captions"
+        ]
+    );
+    let mut cfg = JobsConfig::default();
+    cfg.priorities.insert("analysis.captions".into(), 5);
+    assert_eq!(cfg.priority_of("analysis.captions"), 5);
+    assert_eq!(cfg.priority_of("analysis.moderation"), 150);
+    assert_eq!(cfg.priority_of("other"), DEFAULT_PRIORITY);
+}
+
 crate::both_backends!(
+    kinds_set_the_priority,
     enqueue_get_round_trip,
     claim_respects_priority_run_after_and_kinds,
     concurrent_claimers_never_share_a_job,

@@ -134,6 +134,12 @@ struct Inner {
     grace: Duration,
     heartbeat_every: Duration,
     poll: Duration,
+    /// `jobs.limits`: most jobs of a kind at once in this pool.
+    limits: HashMap<String, u32>,
+    /// Jobs of each kind running now.
+    running: std::sync::Mutex<HashMap<&'static str, u32>>,
+    /// One claim at a time, so that two slots cannot both take the last place of a kind.
+    claiming: tokio::sync::Mutex<()>,
 }
 
 impl WorkerPool {
@@ -165,6 +171,9 @@ impl WorkerPool {
                 grace: Duration::from_secs(cfg.lease_s),
                 heartbeat_every: Duration::from_secs(cfg.heartbeat_s.max(1)),
                 poll: Duration::from_millis(cfg.poll_ms.max(1)),
+                limits: cfg.limits.clone().into_iter().collect(),
+                running: Default::default(),
+                claiming: Default::default(),
             }),
         }
     }
@@ -189,6 +198,9 @@ impl WorkerPool {
             grace: shared.grace,
             heartbeat_every: shared.heartbeat_every,
             poll: shared.poll,
+            limits: shared.limits.clone(),
+            running: Default::default(),
+            claiming: Default::default(),
         });
         change(&mut inner);
         WorkerPool {
@@ -252,9 +264,17 @@ impl WorkerPool {
 
     /// One step for tests: claim and run at most one job; Ok(None) when nothing was claimable.
     pub async fn run_one(&self, worker_id: &str) -> anyhow::Result<Option<i64>> {
-        let kinds = &self.inner.kinds;
-        let Some(job) = self.inner.queue.claim(worker_id, kinds).await? else {
-            return Ok(None);
+        let (job, _place) = {
+            let _one_at_a_time = self.inner.claiming.lock().await;
+            let kinds = self.open_kinds();
+            if kinds.is_empty() {
+                return Ok(None);
+            }
+            let Some(job) = self.inner.queue.claim(worker_id, &kinds).await? else {
+                return Ok(None);
+            };
+            let place = self.take_place(&job.kind);
+            (job, place)
         };
         let id = job.id;
         let Some(handler) = self.inner.handlers.get(job.kind.as_str()).cloned() else {
@@ -297,6 +317,31 @@ impl WorkerPool {
         Ok(Some(id))
     }
 
+    /// The kinds with room under their `jobs.limits`.
+    fn open_kinds(&self) -> Vec<&'static str> {
+        let running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
+        self.inner
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| match self.inner.limits.get(*k) {
+                Some(limit) => running.get(k).copied().unwrap_or(0) < *limit,
+                None => true,
+            })
+            .collect()
+    }
+
+    /// Counts a job of `kind` as running until the returned place is dropped.
+    fn take_place(&self, kind: &str) -> Option<KindPlace> {
+        let kind = self.inner.kinds.iter().copied().find(|k| *k == kind)?;
+        let mut running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
+        *running.entry(kind).or_insert(0) += 1;
+        Some(KindPlace {
+            inner: self.inner.clone(),
+            kind,
+        })
+    }
+
     /// Stores a handler's outcome, if the lease is still ours.
     async fn record(
         &self,
@@ -328,6 +373,21 @@ impl WorkerPool {
             tracing::warn!(job = id, worker = %worker_id, "job outcome dropped: the lease was taken over ({what})");
         }
         Ok(())
+    }
+}
+
+/// A running job's place in its kind's count.
+struct KindPlace {
+    inner: Arc<Inner>,
+    kind: &'static str,
+}
+
+impl Drop for KindPlace {
+    fn drop(&mut self) {
+        let mut running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = running.get_mut(self.kind) {
+            *n = n.saturating_sub(1);
+        }
     }
 }
 

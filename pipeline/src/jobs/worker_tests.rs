@@ -284,7 +284,79 @@ fn worker_ids_name_host_pid_and_slot() {
     }
 }
 
+/// `jobs.limits` caps one kind inside a pool: with three slots and `slow` limited to one, the
+/// slow jobs never overlap while the fast ones run beside them.
+async fn a_kind_limit_caps_its_jobs_in_the_pool(db: Db) {
+    struct Slow {
+        now: Arc<Mutex<(u32, u32)>>,
+    }
+    impl Handler for Slow {
+        fn kind(&self) -> &'static str {
+            "slow"
+        }
+        fn run(&self, _ctx: JobContext) -> JobFuture<'_> {
+            Box::pin(async move {
+                {
+                    let mut n = self.now.lock().unwrap();
+                    n.0 += 1;
+                    n.1 = n.1.max(n.0);
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                self.now.lock().unwrap().0 -= 1;
+                Ok(Done::new(json!({})))
+            })
+        }
+    }
+    let cfg = JobsConfig {
+        limits: [("slow".to_string(), 1)].into_iter().collect(),
+        ..fast_config()
+    };
+    let slow = Arc::new(Slow {
+        now: Arc::default(),
+    });
+    let fast = Arc::new(Recorder {
+        kind: "fast",
+        ..Default::default()
+    });
+    let q = Queue::new(db.clone(), cfg.clone());
+    let pool = WorkerPool::new(
+        q.clone(),
+        vec![slow.clone(), fast.clone()],
+        3,
+        "limit".into(),
+    );
+    for _ in 0..3 {
+        q.enqueue(NewJob::new("slow", json!({}))).await.unwrap();
+    }
+    for _ in 0..4 {
+        q.enqueue(NewJob::new("fast", json!({}))).await.unwrap();
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(pool.run(async {
+        stopped.await.ok();
+    }));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let counts = q.counts().await.unwrap();
+        let done = counts
+            .iter()
+            .filter(|(_, s, _)| s == "done")
+            .map(|(_, _, n)| n)
+            .sum::<i64>();
+        if done == 7 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{counts:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert_eq!(slow.now.lock().unwrap().1, 1, "slow jobs never overlapped");
+    assert_eq!(fast.runs.lock().unwrap().len(), 4);
+}
+
 crate::both_backends!(
+    a_kind_limit_caps_its_jobs_in_the_pool,
     run_one_runs_and_records,
     chain_runs_in_order,
     shutdown_drains_running_jobs,
