@@ -308,7 +308,12 @@ pub fn make_clips(dir: &Path, n: usize, size: &str, seconds: f64) -> anyhow::Res
 
 /// VmHWM of this process, from /proc.
 pub fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
+    peak_rss_of("self")
+}
+
+/// The peak resident memory (VmHWM) of process `pid` (`self`: this one), as /proc writes it.
+pub fn peak_rss_of(pid: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()

@@ -75,16 +75,7 @@ impl Servers {
     pub fn peaks(&self) -> Vec<String> {
         self.children
             .iter()
-            .map(|c| {
-                std::fs::read_to_string(format!("/proc/{}/status", c.id()))
-                    .ok()
-                    .and_then(|s| {
-                        s.lines()
-                            .find(|l| l.starts_with("VmHWM:"))
-                            .map(|l| l["VmHWM:".len()..].trim().to_string())
-                    })
-                    .unwrap_or_else(|| "unknown".into())
-            })
+            .map(|c| super::peak_rss_of(&c.id().to_string()))
             .collect()
     }
 
