@@ -9,6 +9,9 @@ use gala_pipeline::jobs::NewJob;
 use gala_pipeline::storage::s3_server::S3Server;
 use serde_json::{json, Value};
 
+/// The metrics recorder is one per process: the tests of this binary scrape one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn get(app: &common::TestApp, path: &str, token: Option<&str>) -> (u16, String) {
     let mut r = app.client.get(app.url(path));
     if let Some(t) = token {
@@ -20,6 +23,7 @@ async fn get(app: &common::TestApp, path: &str, token: Option<&str>) -> (u16, St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_metrics() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let app = spawn_app().await;
     assert_eq!(get(&app, "/healthz", None).await, (200, "ok".into()));
     let (status, body) = get(&app, "/readyz", None).await;
@@ -72,6 +76,7 @@ async fn health_readiness_and_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_behind_a_token_and_readiness_of_the_s3_store() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let mut server = S3Server::start();
     let s3 = server.config();
     let app = spawn_app_with(|c| {
