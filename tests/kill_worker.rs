@@ -66,6 +66,7 @@ async fn a_worker_killed_mid_job_loses_nothing() {
     )
     .await;
     first.kill().unwrap(); // SIGKILL: no chance to clean up
+    let killed = std::time::Instant::now();
     first.wait().unwrap();
     assert!(
         victim.lease_owner.as_deref().unwrap().starts_with("first"),
@@ -73,6 +74,23 @@ async fn a_worker_killed_mid_job_loses_nothing() {
     );
 
     let mut second = spawn_worker(&sb, "second");
+    // Recovery: the killed job is running again under the second worker once the lease lapses.
+    wait_for(Duration::from_secs(60), "normalize taken over", || async {
+        jobs_of(&queue, clip_id).await.into_iter().find(|j| {
+            j.kind == steps::NORMALIZE
+                && j.state == JobState::Running
+                && j.lease_owner
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("second"))
+        })
+    })
+    .await;
+    let recovery = killed.elapsed();
+    eprintln!("recovery: the killed job ran again {recovery:?} after the SIGKILL (jobs.lease_s 3)");
+    assert!(
+        recovery >= Duration::from_secs(2),
+        "not before the lease lapsed: {recovery:?}"
+    );
     // The clip turns ready inside the last step, a moment before the queue records that step
     // as done: wait for both, or the worker is killed between the two.
     let clip = wait_for(
