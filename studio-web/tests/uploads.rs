@@ -325,6 +325,13 @@ async fn concurrent_patches_cannot_both_append(h: Harness) {
     stream.write_all(&data[50_000..]).await.unwrap();
     stream.flush().await.unwrap();
     wait_offset(&url, 5, 200_000).await;
+    // The offset is visible before the raw request's hand-off ends (it runs after the last
+    // commit, in that request): wait for the part file to go, which is the hand-off's last step.
+    let part = h.part_path(&id_of(&url));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while part.exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_handed_off_once(&h, &url, &sha256_hex(&data));
 }
 
