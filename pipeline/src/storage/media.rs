@@ -37,8 +37,8 @@ pub trait MediaStore: Send + Sync {
     /// Scratch files every node can read that are not media: named (`[0-9a-z/-]`), written
     /// once, read back whole, removed by prefix (a resumable upload's committed chunks).
     fn put_scratch(&self, name: &str, path: &Path) -> anyhow::Result<()>;
-    /// Copies scratch file `name` to `to`. Err when missing.
-    fn get_scratch(&self, name: &str, to: &Path) -> anyhow::Result<()>;
+    /// Writes scratch file `name` into `sink`. Err when missing.
+    fn get_scratch(&self, name: &str, sink: &mut dyn Write) -> anyhow::Result<()>;
     /// The names under `prefix` (relative to it) with their sizes.
     fn list_scratch(&self, prefix: &str) -> anyhow::Result<Vec<(String, u64)>>;
     /// Removes every scratch file under `prefix`.
@@ -188,10 +188,11 @@ impl MediaStore for LocalStore {
         Ok(())
     }
 
-    fn get_scratch(&self, name: &str, to: &Path) -> anyhow::Result<()> {
+    fn get_scratch(&self, name: &str, sink: &mut dyn Write) -> anyhow::Result<()> {
         check_scratch(name)?;
-        std::fs::copy(self.root.join(SCRATCH_DIR).join(name), to)
+        let mut file = File::open(self.root.join(SCRATCH_DIR).join(name))
             .with_context(|| format!("scratch file {name} is missing"))?;
+        std::io::copy(&mut file, sink)?;
         Ok(())
     }
 
@@ -397,12 +398,16 @@ mod tests {
             store.list_scratch("uploads/ab12/").unwrap(),
             [("000-011".to_string(), 11), ("011-020".to_string(), 11)]
         );
-        let back = dir.path().join("back");
-        store.get_scratch("uploads/ab12/000-011", &back).unwrap();
-        assert_eq!(std::fs::read(&back).unwrap(), b"first bytes");
+        let mut back = Vec::new();
+        store
+            .get_scratch("uploads/ab12/000-011", &mut back)
+            .unwrap();
+        assert_eq!(back, b"first bytes");
         store.remove_scratch("uploads/ab12/").unwrap();
         assert!(store.list_scratch("uploads/ab12/").unwrap().is_empty());
-        assert!(store.get_scratch("uploads/ab12/000-011", &back).is_err());
+        assert!(store
+            .get_scratch("uploads/ab12/000-011", &mut Vec::new())
+            .is_err());
         for bad in ["../x", "a//b", "/abs", "UP", "a/./b", ""] {
             assert!(store.put_scratch(bad, &src).is_err(), "{bad}");
         }

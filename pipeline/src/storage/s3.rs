@@ -240,45 +240,82 @@ impl S3Store {
         Ok(Key::from(format!("{}scratch/{name}", self.prefix)))
     }
 
+    /// Streams the object under `key` into `sink` on the calling thread, the store's runtime
+    /// reading it a few chunks ahead.
+    fn fetch(&self, key: Key, sink: &mut dyn Write) -> anyhow::Result<()> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .context("the object store is closed")?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<bytes::Bytes>>(4);
+        let remote = self.remote.clone();
+        runtime.spawn(async move {
+            let mut stream = match remote.get(&key).await {
+                Ok(got) => got.into_stream(),
+                Err(e) => {
+                    let _ = tx.send(Err(e.into()));
+                    return;
+                }
+            };
+            while let Some(chunk) = stream.next().await {
+                // A closed channel: the reader gave up (its sink failed).
+                if tx.send(chunk.map_err(Into::into)).is_err() {
+                    return;
+                }
+            }
+        });
+        for chunk in rx {
+            sink.write_all(&chunk?)?;
+        }
+        Ok(())
+    }
+
     /// Downloads `digest` into the cache, checking its bytes against the digest.
     fn download(&self, digest: &str) -> anyhow::Result<()> {
-        let (remote, key) = (self.remote.clone(), self.key(digest)?);
         let mut staged = self.cache.staging_file()?;
-        let mut file = staged.reopen()?;
-        let got = self.run(async move {
-            let mut stream = remote.get(&key).await?.into_stream();
-            let mut hasher = Sha256::new();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk?;
-                hasher.update(&chunk);
-                file.write_all(&chunk)?;
-            }
-            file.sync_all()?;
-            Ok(hex::encode(hasher.finalize()))
-        });
-        let got = match got {
-            Ok(got) => got,
-            Err(e) => {
-                if let Some(object_store::Error::NotFound { .. }) = e.downcast_ref() {
-                    bail!(
-                        "media object {digest} is missing from the {}",
-                        self.location
-                    );
-                }
-                return Err(e.context(format!(
-                    "cannot download object {digest} from the {}",
-                    self.location
-                )));
-            }
+        let mut sink = Hashing {
+            inner: staged.as_file_mut(),
+            hasher: Sha256::new(),
         };
+        if let Err(e) = self.fetch(self.key(digest)?, &mut sink) {
+            if let Some(object_store::Error::NotFound { .. }) = e.downcast_ref() {
+                bail!(
+                    "media object {digest} is missing from the {}",
+                    self.location
+                );
+            }
+            return Err(e.context(format!(
+                "cannot download object {digest} from the {}",
+                self.location
+            )));
+        }
+        let got = hex::encode(sink.hasher.finalize());
         if got != digest {
             bail!(
                 "media object {digest} in the {} is corrupt: its bytes hash to {got}",
                 self.location
             );
         }
-        staged.as_file_mut().flush()?;
+        staged.as_file().sync_all()?;
         self.cache.publish(staged, digest)
+    }
+}
+
+/// Writes through to `inner`, hashing what passes.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -323,18 +360,9 @@ impl MediaStore for S3Store {
             .with_context(|| format!("cannot upload scratch file {name} to the {}", self.location))
     }
 
-    fn get_scratch(&self, name: &str, to: &Path) -> anyhow::Result<()> {
-        let (remote, key) = (self.remote.clone(), self.scratch_key(name)?);
-        let mut file = std::fs::File::create(to)?;
-        self.run(async move {
-            let mut stream = remote.get(&key).await?.into_stream();
-            while let Some(chunk) = stream.next().await {
-                file.write_all(&chunk?)?;
-            }
-            file.sync_all()?;
-            Ok(())
-        })
-        .with_context(|| format!("cannot read scratch file {name} from the {}", self.location))
+    fn get_scratch(&self, name: &str, sink: &mut dyn Write) -> anyhow::Result<()> {
+        self.fetch(self.scratch_key(name)?, sink)
+            .with_context(|| format!("cannot read scratch file {name} from the {}", self.location))
     }
 
     fn list_scratch(&self, prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {

@@ -9,7 +9,7 @@
 //! server may have committed different bytes at the same place since.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -61,22 +61,19 @@ pub fn rebuild(store: &dyn MediaStore, id: &str, path: &Path, offset: u64) -> an
     let Some(path_of) = chain(&chunks, 0, offset) else {
         bail!("the shared store does not hold the first {offset} bytes of upload {id}");
     };
-    let dir = path.parent().context("a part file has a directory")?;
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(path.parent().context("a part file has a directory")?)?;
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(true)
         .write(true)
         .open(path)?;
     for (from, to) in path_of {
-        let piece = tempfile::NamedTempFile::new_in(dir)?;
-        store.get_scratch(&name(id, from, to), piece.path())?;
-        let n = std::io::copy(&mut File::open(piece.path())?, &mut file)?;
-        if n != to - from {
-            bail!("chunk {from}-{to} of upload {id} holds {n} bytes");
+        store.get_scratch(&name(id, from, to), &mut file)?;
+        let at = file.stream_position()?;
+        if at != to {
+            bail!("chunk {from}-{to} of upload {id} ends at {at}");
         }
     }
-    file.flush()?;
     file.sync_all()?;
     Ok(())
 }
