@@ -138,7 +138,8 @@ struct Inner {
     limits: HashMap<String, u32>,
     /// Jobs of each kind running now.
     running: std::sync::Mutex<HashMap<&'static str, u32>>,
-    /// One claim at a time, so that two slots cannot both take the last place of a kind.
+    /// One claim at a time when `limits` is set, so that two slots cannot both take the last
+    /// place of a kind.
     claiming: tokio::sync::Mutex<()>,
 }
 
@@ -265,7 +266,11 @@ impl WorkerPool {
     /// One step for tests: claim and run at most one job; Ok(None) when nothing was claimable.
     pub async fn run_one(&self, worker_id: &str) -> anyhow::Result<Option<i64>> {
         let (job, _place) = {
-            let _one_at_a_time = self.inner.claiming.lock().await;
+            // Only a limited kind needs claims one at a time; without limits slots claim freely.
+            let _one_at_a_time = match self.inner.limits.is_empty() {
+                true => None,
+                false => Some(self.inner.claiming.lock().await),
+            };
             let kinds = self.open_kinds();
             if kinds.is_empty() {
                 return Ok(None);
