@@ -5,6 +5,8 @@
 
 pub mod db;
 pub mod media;
+#[cfg(any(test, feature = "testing"))]
+pub mod pg_server;
 pub mod s3;
 #[cfg(any(test, feature = "testing"))]
 pub mod s3_server;
