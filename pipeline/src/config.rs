@@ -414,6 +414,10 @@ pub struct StudioConfig {
     /// Bearer token `/metrics` asks for (`Authorization: Bearer …`). Empty (the default): the
     /// metrics are open to whoever reaches the server; set one when the studio is public.
     pub metrics_token: String,
+    /// The token remote workers register with (`gala worker --studio URL`, sent as
+    /// `Authorization: Bearer …`); each registration then gets its own token. Empty (the
+    /// default): remote workers are refused.
+    pub worker_token: String,
     /// Mail for password reset links. When `host` is empty, links are shown to admins instead.
     pub smtp: SmtpConfig,
 }
@@ -433,6 +437,7 @@ impl Default for StudioConfig {
             password_reset_ttl_min: 60,
             max_body_bytes: 1 << 20,
             metrics_token: String::new(),
+            worker_token: String::new(),
             smtp: SmtpConfig::default(),
         }
     }

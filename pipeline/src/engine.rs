@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use crate::analysis::jobs::AnalysisEnv;
 use crate::analysis::models::{ConfiguredLoader, ModelLoader};
+use crate::analysis::remote::{EnergyCompute, EnergyLedger};
 use crate::config::Config;
 use crate::ingest::steps::{self, IngestEnv};
+use crate::jobs::remote::Dispatch;
+use crate::jobs::split::{Capabilities, Compute};
 use crate::jobs::{Queue, WorkerPool};
 use crate::storage::db::Db;
 use crate::storage::media::MediaStore;
@@ -55,6 +58,16 @@ impl Engine {
         )
     }
 
+    /// The studio's side of remote workers: the ledger halves of the split kinds.
+    pub fn dispatch(&self) -> Dispatch {
+        let mut ledgers = crate::ingest::ledger::ledgers(self.ingest_env());
+        ledgers.push(Arc::new(EnergyLedger {
+            db: self.db.clone(),
+            limits: self.config.limits.clone(),
+        }));
+        Dispatch::new(self.queue.clone(), ledgers)
+    }
+
     /// A worker pool that runs every job kind this engine knows (ingest, analysis, render),
     /// `concurrency` at a time. The models are loaded by this build's [`ConfiguredLoader`].
     pub fn worker_pool(&self, concurrency: usize, name: &str) -> WorkerPool {
@@ -74,5 +87,37 @@ impl Engine {
             engine: self.clone(),
         }));
         WorkerPool::new(self.queue.clone(), handlers, concurrency, name.to_string())
+    }
+}
+
+/// The compute halves a remote worker runs: media through `store`, files being made under
+/// `data_dir/tmp`.
+pub fn remote_computes(store: Arc<dyn MediaStore>, data_dir: &std::path::Path) -> Vec<Arc<dyn Compute>> {
+    let mut computes = crate::ingest::compute::computes(store.clone(), data_dir.join("tmp"));
+    computes.push(Arc::new(EnergyCompute { store }));
+    computes
+}
+
+/// The kinds a remote worker can compute.
+pub fn remote_kinds() -> Vec<String> {
+    let mut kinds: Vec<String> = crate::ingest::steps::KINDS.iter().map(|k| k.to_string()).collect();
+    kinds.push(crate::analysis::jobs::ENERGY.to_string());
+    kinds
+}
+
+/// What a worker with this configuration can run: `kinds`, the model roles it has configured,
+/// and a GPU when its models run on one (`models.device` other than `cpu`).
+pub fn capabilities(config: &Config, kinds: Vec<String>, slots: u32) -> Capabilities {
+    Capabilities {
+        kinds,
+        models: config
+            .models
+            .sources()
+            .into_iter()
+            .filter(|s| s.is_configured())
+            .map(|s| s.role.to_string())
+            .collect(),
+        gpu: !config.models.device.trim().eq_ignore_ascii_case("cpu"),
+        slots,
     }
 }

@@ -13,7 +13,7 @@
 //!   tus 1.0), [`submissions`] (a creator's submissions, versions, live status, media),
 //!   [`review`] (the review queue: evidence, audited decisions, assignment, progress),
 //!   [`captions`] (captions editing and downloads), [`shows`] (the director's timeline: shows,
-//!   running orders, versions).
+//!   running orders, versions), [`workers`] (remote workers' API and client).
 //! - [`page::Page`]: what every page template gets (translator, user menu, CSRF token).
 
 pub mod accounts;
@@ -33,6 +33,7 @@ pub mod shows;
 pub mod state;
 pub mod submissions;
 pub mod upload;
+pub mod workers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -90,6 +91,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             error::render_errors,
         ))
+        // Machines with bearer tokens, no cookies: outside the session and CSRF layers.
+        .merge(workers::router(max_body))
         .nest_service("/assets", ServeDir::new(&state.assets_dir))
         .layer(middleware::from_fn(ops::track))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

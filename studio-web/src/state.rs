@@ -34,6 +34,8 @@ pub struct AppState {
     pub live_starting: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
     /// The host's voice, loaded on the first host line a director writes (to measure it).
     pub host_voice: Arc<tokio::sync::OnceCell<HostVoice>>,
+    /// Remote workers' leases: the ledger halves of the split job kinds.
+    pub dispatch: Arc<gala_pipeline::jobs::remote::Dispatch>,
 }
 
 /// The configured voice, or why there is none (a card then keeps the length it was given).
@@ -55,6 +57,7 @@ impl AppState {
             crate::submissions::handoff(&engine),
         )
         .with_store(engine.store.clone());
+        let dispatch = Arc::new(engine.dispatch());
         let mailer = crate::mail::Mailer::from_config(&engine.config.studio.smtp)?.map(Arc::new);
         Ok(AppState {
             hasher: Arc::default(),
@@ -66,6 +69,7 @@ impl AppState {
             assets_dir: default_assets_dir(),
             live_starting: Arc::default(),
             host_voice: Arc::default(),
+            dispatch,
         })
     }
 

@@ -1,7 +1,7 @@
 //! The analysis chain as durable jobs, after ingest QC:
 //! `analysis.fingerprint` → `analysis.captions` → `analysis.moderation` → `analysis.verdict`,
 //! and beside it `analysis.energy` (tempo, loudness dynamics, energy for the planner), which
-//! the verdict does not wait for.
+//! the verdict does not wait for (split: `analysis::remote`, so remote workers run it too).
 //!
 //! A model that is missing, fails to load or fails to run is not a job failure: its check is
 //! recorded as `not_configured` or `failed` with the error, the other checks go on, and the
@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::checks;
 use super::dupcache::DuplicateCache;
-use super::energy;
+use super::remote::{EnergyCompute, EnergyLedger};
 use super::fingerprint;
 use super::models::{ModelLoader, ModelSet};
 use super::store::{self, CheckRecord};
@@ -23,6 +23,7 @@ use crate::ai::ModelError;
 use crate::config::Config;
 use crate::ingest::clips::{self, Clip};
 use crate::ingest::steps::ClipJob;
+use crate::jobs::split::Local;
 use crate::jobs::{Done, Handler, JobContext, JobError, JobFuture, NewJob};
 use crate::now_ms;
 use crate::storage::db::Db;
@@ -73,10 +74,20 @@ impl AnalysisEnv {
     }
 }
 
-/// The handlers of the analysis chain.
+/// The handlers of the analysis chain; `analysis.energy` is split (`analysis::remote`), its
+/// two halves run in turn.
 pub fn handlers(env: AnalysisEnv) -> Vec<Arc<dyn Handler>> {
+    let energy = Local {
+        ledger: Arc::new(EnergyLedger {
+            db: env.db.clone(),
+            limits: env.config.limits.clone(),
+        }),
+        compute: Arc::new(EnergyCompute {
+            store: env.store.clone(),
+        }),
+    };
     let env = Arc::new(env);
-    KINDS
+    let mut handlers: Vec<Arc<dyn Handler>> = [FINGERPRINT, CAPTIONS, MODERATION, VERDICT]
         .into_iter()
         .map(|kind| {
             Arc::new(Step {
@@ -84,7 +95,9 @@ pub fn handlers(env: AnalysisEnv) -> Vec<Arc<dyn Handler>> {
                 env: env.clone(),
             }) as Arc<dyn Handler>
         })
-        .collect()
+        .collect();
+    handlers.push(Arc::new(energy));
+    handlers
 }
 
 struct Step {
@@ -148,10 +161,6 @@ impl Step {
             VERDICT => {
                 let v = compute_verdict(&env.db, &env.config, &clip).await?;
                 store::save_verdict(&env.db, clip_id, &v).await?;
-                Ok(vec![])
-            }
-            ENERGY => {
-                measure_energy(env, ctx, &clip).await?;
                 Ok(vec![])
             }
             other => anyhow::bail!("no analysis step called {other}"),
@@ -241,19 +250,6 @@ async fn fingerprint_clip(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> a
         Ok((json!(summary), "dhash+chromaprint".into())),
     );
     store::save_check(&env.db, clip.id, &rec).await
-}
-
-/// Measures tempo, loudness dynamics and energy on the normalized file and stores them in
-/// `clip_energy`. A file whose audio cannot be read is a failure of this job (retried, then
-/// failed), never of the clip.
-async fn measure_energy(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> anyhow::Result<()> {
-    let path = normalized_path(env, clip)?;
-    let limits = env.config.limits.clone();
-    ctx.progress(0.0, Some("energy"));
-    let report = tokio::task::spawn_blocking(move || energy::analyze(&path, &limits))
-        .await
-        .map_err(|e| anyhow::anyhow!("energy analysis panicked: {e}"))??;
-    energy::record::save(&env.db, clip.id, &report).await
 }
 
 /// The checks every verdict expects; `policy` only when the policy check is switched on.

@@ -29,6 +29,7 @@ pub mod energy;
 pub mod fingerprint;
 pub mod jobs;
 pub mod models;
+pub mod remote;
 pub mod settings;
 pub mod store;
 pub mod verdict;

@@ -12,7 +12,9 @@
 //! - [`clips`]: clip records in the database; [`steps`]: the chain as job handlers.
 
 pub mod clips;
+pub mod compute;
 pub mod decode;
+pub mod ledger;
 pub mod loudness;
 pub mod normalize;
 pub mod probe;

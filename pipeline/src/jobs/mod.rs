@@ -8,6 +8,8 @@
 //! follow-up jobs are enqueued in the same transaction that marks it done.
 
 pub mod queue;
+pub mod remote;
+pub mod split;
 pub mod worker;
 
 pub use queue::{Clock, Job, JobState, NewJob, Queue, DEFAULT_PRIORITY};

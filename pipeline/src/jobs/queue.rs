@@ -354,6 +354,41 @@ impl Queue {
         Ok(done.rows_affected() == 1)
     }
 
+    /// A worker hands a running job back (it is draining: stopping on SIGTERM): queued again
+    /// now, and this try does not count as an attempt. Ok(false) when the lease is no longer
+    /// ours.
+    pub async fn release(&self, id: i64, worker_id: &str) -> anyhow::Result<bool> {
+        let now = self.now();
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_after = $1, \
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+             last_error = $2, lease_owner = NULL, lease_expires_at = NULL, progress = 0, \
+             updated_at = $1 WHERE id = $3 AND state = 'running' AND lease_owner = $4",
+        )
+        .bind(now)
+        .bind(format!("handed back by {worker_id}, which was stopping"))
+        .bind(id)
+        .bind(worker_id.to_string())
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Hands back every job `worker_id` holds (see [`Queue::release`]); returns how many.
+    pub async fn release_owned(&self, worker_id: &str) -> anyhow::Result<u64> {
+        let held = sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM jobs WHERE state = 'running' AND lease_owner = $1",
+        )
+        .bind(worker_id.to_string())
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut n = 0;
+        for id in held {
+            n += u64::from(self.release(id, worker_id).await?);
+        }
+        Ok(n)
+    }
+
     /// Gives a failed job a fresh start (an operator's "try again"): queued now, attempts reset.
     /// Ok(false) when the job is not failed.
     pub async fn requeue_failed(&self, id: i64) -> anyhow::Result<bool> {

@@ -71,7 +71,7 @@ impl Done {
 
 /// The latest progress a handler reported, picked up by the heartbeat.
 #[derive(Debug, Clone, Default)]
-struct Progress {
+pub(super) struct Progress {
     fraction: f64,
     note: Option<String>,
 }
@@ -87,6 +87,22 @@ pub struct JobContext {
 }
 
 impl JobContext {
+    /// The context of a claimed job, with the receiving ends its heartbeat reads.
+    pub(super) fn new(
+        job: Job,
+        worker_id: &str,
+    ) -> (JobContext, watch::Receiver<Progress>, Arc<AtomicBool>) {
+        let (progress_tx, progress_rx) = watch::channel(Progress::default());
+        let lease_lost = Arc::new(AtomicBool::new(false));
+        let ctx = JobContext {
+            job,
+            worker_id: worker_id.to_string(),
+            progress: Arc::new(progress_tx),
+            lease_lost: lease_lost.clone(),
+        };
+        (ctx, progress_rx, lease_lost)
+    }
+
     /// Records progress (0..1) and a short note; cheap and synchronous, callable from any
     /// thread. The heartbeat writes the latest value to the database.
     pub fn progress(&self, fraction: f64, note: Option<&str>) {
@@ -134,13 +150,8 @@ struct Inner {
     grace: Duration,
     heartbeat_every: Duration,
     poll: Duration,
-    /// `jobs.limits`: most jobs of a kind at once in this pool.
-    limits: HashMap<String, u32>,
-    /// Jobs of each kind running now.
-    running: std::sync::Mutex<HashMap<&'static str, u32>>,
-    /// One claim at a time when `limits` is set, so that two slots cannot both take the last
-    /// place of a kind.
-    claiming: tokio::sync::Mutex<()>,
+    /// `jobs.limits` and the jobs of each kind running now.
+    limits: Arc<KindLimits>,
 }
 
 impl WorkerPool {
@@ -172,9 +183,7 @@ impl WorkerPool {
                 grace: Duration::from_secs(cfg.lease_s),
                 heartbeat_every: Duration::from_secs(cfg.heartbeat_s.max(1)),
                 poll: Duration::from_millis(cfg.poll_ms.max(1)),
-                limits: cfg.limits.clone().into_iter().collect(),
-                running: Default::default(),
-                claiming: Default::default(),
+                limits: Arc::new(KindLimits::new(&cfg.limits)),
             }),
         }
     }
@@ -199,9 +208,7 @@ impl WorkerPool {
             grace: shared.grace,
             heartbeat_every: shared.heartbeat_every,
             poll: shared.poll,
-            limits: shared.limits.clone(),
-            running: Default::default(),
-            claiming: Default::default(),
+            limits: Arc::new(KindLimits::new(&shared.limits.limits)),
         });
         change(&mut inner);
         WorkerPool {
@@ -234,12 +241,17 @@ impl WorkerPool {
         tracing::info!("worker pool stopping; waiting for running jobs");
         let drain = async { while slots.join_next().await.is_some() {} };
         if tokio::time::timeout(self.inner.grace, drain).await.is_err() {
-            tracing::warn!(
-                "jobs still running after the grace period; their leases will expire and \
-                 another worker will take them"
-            );
+            tracing::warn!("jobs still running after the grace period; handing them back");
             slots.abort_all();
             while slots.join_next().await.is_some() {}
+            for id in self.worker_ids() {
+                // Unreachable database: the leases expire instead and the jobs run elsewhere.
+                match self.inner.queue.release_owned(&id).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(worker = %id, jobs = n, "handed jobs back"),
+                    Err(e) => tracing::warn!(worker = %id, "cannot hand jobs back: {e:#}"),
+                }
+            }
         }
         Ok(())
     }
@@ -265,20 +277,17 @@ impl WorkerPool {
 
     /// One step for tests: claim and run at most one job; Ok(None) when nothing was claimable.
     pub async fn run_one(&self, worker_id: &str) -> anyhow::Result<Option<i64>> {
+        let limits = &self.inner.limits;
         let (job, _place) = {
-            // Only a limited kind needs claims one at a time; without limits slots claim freely.
-            let _one_at_a_time = match self.inner.limits.is_empty() {
-                true => None,
-                false => Some(self.inner.claiming.lock().await),
-            };
-            let kinds = self.open_kinds();
+            let _turn = limits.turn().await;
+            let kinds = limits.open(&self.inner.kinds);
             if kinds.is_empty() {
                 return Ok(None);
             }
             let Some(job) = self.inner.queue.claim(worker_id, &kinds).await? else {
                 return Ok(None);
             };
-            let place = self.take_place(&job.kind);
+            let place = limits.take(&job.kind);
             (job, place)
         };
         let id = job.id;
@@ -289,16 +298,14 @@ impl WorkerPool {
             return Ok(Some(id));
         };
         tracing::info!(job = id, kind = %job.kind, attempt = job.attempts, worker = %worker_id, "job started");
-        let (progress_tx, progress_rx) = watch::channel(Progress::default());
-        let lease_lost = Arc::new(AtomicBool::new(false));
-        let ctx = JobContext {
-            job,
-            worker_id: worker_id.to_string(),
-            progress: Arc::new(progress_tx),
-            lease_lost: lease_lost.clone(),
-        };
+        let (ctx, progress_rx, lease_lost) = JobContext::new(job, worker_id);
+        let (queue, owner) = (self.inner.queue.clone(), worker_id.to_string());
+        let beat: Beat = Arc::new(move |fraction, note| {
+            let (queue, owner) = (queue.clone(), owner.clone());
+            Box::pin(async move { queue.heartbeat(id, &owner, fraction, note.as_deref()).await })
+        });
         let heartbeat = AbortOnDrop(tokio::spawn(heartbeat_loop(
-            self.inner.queue.clone(),
+            beat,
             id,
             worker_id.to_string(),
             progress_rx,
@@ -320,31 +327,6 @@ impl WorkerPool {
         crate::metrics::job_finished(&kind, label, started.elapsed());
         self.record(id, worker_id, outcome).await?;
         Ok(Some(id))
-    }
-
-    /// The kinds with room under their `jobs.limits`.
-    fn open_kinds(&self) -> Vec<&'static str> {
-        let running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
-        self.inner
-            .kinds
-            .iter()
-            .copied()
-            .filter(|k| match self.inner.limits.get(*k) {
-                Some(limit) => running.get(k).copied().unwrap_or(0) < *limit,
-                None => true,
-            })
-            .collect()
-    }
-
-    /// Counts a job of `kind` as running until the returned place is dropped.
-    fn take_place(&self, kind: &str) -> Option<KindPlace> {
-        let kind = self.inner.kinds.iter().copied().find(|k| *k == kind)?;
-        let mut running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
-        *running.entry(kind).or_insert(0) += 1;
-        Some(KindPlace {
-            inner: self.inner.clone(),
-            kind,
-        })
     }
 
     /// Stores a handler's outcome, if the lease is still ours.
@@ -381,25 +363,79 @@ impl WorkerPool {
     }
 }
 
+/// `jobs.limits` in one worker process: how many jobs of each kind run now.
+pub(super) struct KindLimits {
+    limits: std::collections::BTreeMap<String, u32>,
+    running: std::sync::Mutex<HashMap<String, u32>>,
+    /// One claim at a time when a limit is set, so that two slots cannot both take the last
+    /// place of a kind.
+    claiming: tokio::sync::Mutex<()>,
+}
+
+impl KindLimits {
+    pub(super) fn new(limits: &std::collections::BTreeMap<String, u32>) -> KindLimits {
+        KindLimits {
+            limits: limits.clone(),
+            running: Default::default(),
+            claiming: Default::default(),
+        }
+    }
+
+    /// Held while claiming; only a limited kind needs claims one at a time.
+    pub(super) async fn turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.limits.is_empty() {
+            true => None,
+            false => Some(self.claiming.lock().await),
+        }
+    }
+
+    /// The kinds of `kinds` with room under their limit.
+    pub(super) fn open<'k>(&self, kinds: &[&'k str]) -> Vec<&'k str> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        kinds
+            .iter()
+            .copied()
+            .filter(|k| match self.limits.get(*k) {
+                Some(limit) => running.get(*k).copied().unwrap_or(0) < *limit,
+                None => true,
+            })
+            .collect()
+    }
+
+    /// Counts a job of `kind` as running until the returned place is dropped.
+    pub(super) fn take(self: &Arc<Self>, kind: &str) -> KindPlace {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        *running.entry(kind.to_string()).or_insert(0) += 1;
+        KindPlace {
+            limits: self.clone(),
+            kind: kind.to_string(),
+        }
+    }
+}
+
 /// A running job's place in its kind's count.
-struct KindPlace {
-    inner: Arc<Inner>,
-    kind: &'static str,
+pub(super) struct KindPlace {
+    limits: Arc<KindLimits>,
+    kind: String,
 }
 
 impl Drop for KindPlace {
     fn drop(&mut self) {
-        let mut running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = running.get_mut(self.kind) {
+        let mut running = self.limits.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = running.get_mut(&self.kind) {
             *n = n.saturating_sub(1);
         }
     }
 }
 
+/// Renews a lease: `(progress, note)` → Ok(false) once the lease is no longer ours.
+pub(super) type Beat =
+    Arc<dyn Fn(f64, Option<String>) -> super::split::BoxFuture<'static, anyhow::Result<bool>> + Send + Sync>;
+
 /// Renews the lease and writes the latest progress every `every`, until aborted or the lease
 /// is found lost.
-async fn heartbeat_loop(
-    queue: Queue,
+pub(super) async fn heartbeat_loop(
+    beat: Beat,
     id: i64,
     worker_id: String,
     mut progress: watch::Receiver<Progress>,
@@ -412,10 +448,7 @@ async fn heartbeat_loop(
     loop {
         tick.tick().await;
         let p = progress.borrow_and_update().clone();
-        match queue
-            .heartbeat(id, &worker_id, p.fraction, p.note.as_deref())
-            .await
-        {
+        match beat(p.fraction, p.note).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(job = id, worker = %worker_id, "lease lost: another worker has taken the job over");
@@ -428,7 +461,7 @@ async fn heartbeat_loop(
     }
 }
 
-fn join_error_text(join: JoinError) -> String {
+pub(super) fn join_error_text(join: JoinError) -> String {
     if join.is_panic() {
         format!(
             "the job handler panicked: {}",
@@ -450,7 +483,7 @@ fn panic_message(payload: Box<dyn Any + Send>) -> String {
 }
 
 /// This machine's name, for worker ids.
-fn host_name() -> String {
+pub(super) fn host_name() -> String {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
@@ -469,7 +502,7 @@ fn host_name() -> String {
 
 /// A spawned task that is aborted when its owner goes away (a shutdown past the grace period
 /// drops `run_one`; the handler and heartbeat must not outlive it).
-struct AbortOnDrop<T>(JoinHandle<T>);
+pub(super) struct AbortOnDrop<T>(pub(super) JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {

@@ -179,7 +179,7 @@ async fn shutdown_drains_running_jobs(db: Db) {
     assert_eq!(rec.runs.lock().unwrap().len(), 1);
 }
 
-async fn shutdown_past_grace_leaves_the_lease(db: Db) {
+async fn shutdown_past_grace_hands_the_job_back(db: Db) {
     let rec = Arc::new(Recorder {
         kind: "stuck",
         sleep: Duration::from_secs(30),
@@ -196,8 +196,10 @@ async fn shutdown_past_grace_leaves_the_lease(db: Db) {
         .unwrap();
     assert!(begun.elapsed() < Duration::from_secs(5));
     let job = q.get(id).await.unwrap().unwrap();
-    assert_eq!(job.state, JobState::Running, "left for its lease to expire");
-    assert!(job.lease_expires_at.unwrap() > crate::now_ms());
+    assert_eq!(job.state, JobState::Queued, "handed back, not left to its lease");
+    assert_eq!(job.attempts, 0, "a handed-back try is not an attempt");
+    assert_eq!(job.lease_owner, None);
+    assert!(job.last_error.unwrap().contains("handed back"));
 }
 
 async fn panicking_handler_is_retried(db: Db) {
@@ -360,7 +362,7 @@ crate::both_backends!(
     run_one_runs_and_records,
     chain_runs_in_order,
     shutdown_drains_running_jobs,
-    shutdown_past_grace_leaves_the_lease,
+    shutdown_past_grace_hands_the_job_back,
     panicking_handler_is_retried,
     handler_errors_retry_or_fail,
     heartbeat_writes_progress,

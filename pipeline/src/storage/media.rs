@@ -98,7 +98,7 @@ impl LocalStore {
     }
 
     /// Streams `reader` into a staging file while hashing it, then moves it into place.
-    fn put_reader(&self, reader: &mut dyn Read) -> anyhow::Result<Digest> {
+    pub fn put_reader(&self, reader: &mut dyn Read) -> anyhow::Result<Digest> {
         let mut staged = self.staging_file()?;
         let digest = copy_hashing(reader, staged.as_file_mut())?;
         staged

@@ -1,0 +1,188 @@
+//! A remote worker over the studio's HTTP API: it registers with the worker token, leases the
+//! ingest chain's compute halves, fetches the original and sends its outputs through the
+//! studio's object routes (no shared disk, no database), and the studio records each step.
+//! The API refuses wrong tokens, objects whose bytes do not match their name, and a stopped
+//! worker's token.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::spawn_app_with;
+use gala_pipeline::ingest::clips::{self, ClipState};
+use gala_pipeline::ingest::steps;
+use gala_pipeline::jobs::JobState;
+use gala_pipeline::storage::sha256_file;
+use gala_pipeline::Config;
+use gala_studio::workers::{self, RemoteOptions};
+use serde_json::json;
+
+const TOKEN: &str = "let-me-work";
+
+fn make_clip(dir: &Path) -> PathBuf {
+    let out = dir.join("clip.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=2"])
+        .args(["-pix_fmt", "yuv420p", "-shortest", "-y"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg (scripts/install-debian-deps.sh)");
+    assert!(status.success());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_worker_ingests_a_clip_through_the_api() {
+    let app = spawn_app_with(|c| {
+        c.studio.worker_token = TOKEN.into();
+        c.house.width = 320;
+        c.house.height = 180;
+        c.jobs.lease_s = 10;
+        c.jobs.heartbeat_s = 1;
+    })
+    .await;
+    let http = reqwest::Client::new();
+
+    // Registration needs the studio's worker token.
+    let reg = json!({ "name": "x", "capabilities": { "kinds": ["ingest.probe"] } });
+    for token in ["", "wrong"] {
+        let r = http
+            .post(app.url("/api/workers/register"))
+            .bearer_auth(token)
+            .json(&reg)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "token {token:?}");
+    }
+    let r = http.post(app.url("/api/workers/lease")).json(&json!({"slot": 0, "kinds": []}));
+    assert_eq!(r.send().await.unwrap().status(), 401, "no worker token");
+
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(dir.path());
+    let env = app.state.engine.ingest_env();
+    let clip_id = steps::submit_file(&env, &clip, "clip.mp4").await.unwrap();
+
+    // The worker: its own data directory, no database, local storage (so objects go
+    // through the studio).
+    let worker_config = Config {
+        data_dir: dir.path().join("worker"),
+        database: gala_pipeline::config::DatabaseConfig {
+            url: "postgres://nobody@127.0.0.1:1/none".into(),
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let opts = RemoteOptions {
+        studio: app.base.clone(),
+        token: TOKEN.into(),
+        name: "far".into(),
+        slots: 2,
+        drain: Duration::from_secs(5),
+    };
+    let worker = tokio::spawn(workers::run(worker_config, opts, async {
+        stopped.await.ok();
+    }));
+
+    let db = &app.state.engine.db;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let c = clips::get(db, clip_id).await.unwrap().unwrap();
+        if c.state.is_final() {
+            break c;
+        }
+        if worker.is_finished() {
+            panic!("the worker stopped: {:?}", worker.await);
+        }
+        assert!(std::time::Instant::now() < deadline, "clip stuck in {:?}", c.state);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(done.state, ClipState::Ready, "{:?}", done.reason);
+
+    // Every ingest step ran once, on the remote worker, and is done.
+    let jobs = app
+        .state
+        .engine
+        .queue
+        .list_by_subject(&steps::subject(clip_id))
+        .await
+        .unwrap();
+    for kind in steps::KINDS {
+        let of_kind: Vec<_> = jobs.iter().filter(|j| j.kind == kind).collect();
+        assert_eq!(of_kind.len(), 1, "{kind}");
+        let j = of_kind[0];
+        assert_eq!((j.state, j.attempts), (JobState::Done, 1), "{kind}");
+        assert!(
+            j.lease_owner.as_deref().unwrap().starts_with("w1-far/"),
+            "{kind} ran on {:?}",
+            j.lease_owner
+        );
+    }
+    // The studio holds every object the worker made, with the bytes its name says.
+    let store = &app.state.engine.store;
+    for digest in [
+        done.normalized_sha256.unwrap(),
+        done.poster_sha256.unwrap(),
+        done.sheet_sha256.unwrap(),
+        done.waveform_sha256.unwrap(),
+        done.proxy_sha256.unwrap(),
+    ] {
+        let path = store.local_path(&digest).unwrap();
+        assert_eq!(sha256_file(&path).unwrap(), digest);
+        assert!(dir.path().join("worker/cache").exists());
+    }
+
+    // The object routes: a worker token is needed; bytes must match the name.
+    let row = sqlx::query_scalar::<_, String>("SELECT name FROM workers WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(row, "far");
+    let reg = http
+        .post(app.url("/api/workers/register"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "name": "probe only", "capabilities": { "kinds": ["ingest.probe", "analysis.captions"] } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reg.status(), 201);
+    let reg: serde_json::Value = reg.json().await.unwrap();
+    assert_eq!(reg["kinds"], json!(["ingest.probe"]), "only the kinds it can run here");
+    let token = reg["token"].as_str().unwrap().to_string();
+    let wrong = "0".repeat(64);
+    let put = http
+        .put(app.url(&format!("/api/workers/objects/{wrong}")))
+        .bearer_auth(&token)
+        .body("not those bytes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 400);
+    assert!(!store.exists(&wrong).unwrap());
+    let get = http
+        .get(app.url(&format!("/api/workers/objects/{wrong}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 404);
+    let unauth = http
+        .get(app.url(&format!("/api/workers/objects/{}", done.source_sha256)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauth.status(), 401);
+
+    // Stopping: the worker drains, says it stopped, and its token no longer works.
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+    let stopped_at: Option<i64> =
+        sqlx::query_scalar("SELECT stopped_at FROM workers WHERE id = 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(stopped_at.is_some());
+}
