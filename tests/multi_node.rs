@@ -80,7 +80,13 @@ impl Drop for Proc {
 fn serve(config: &Path) -> (Proc, String) {
     let port = free_port();
     let child = gala(config)
-        .args(["serve", "--workers", "0", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--workers",
+            "0",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .spawn()
         .unwrap();
     (Proc(child), format!("http://127.0.0.1:{port}"))
@@ -88,7 +94,17 @@ fn serve(config: &Path) -> (Proc, String) {
 
 fn worker(config: &Path, studio: &str, name: &str) -> Proc {
     let child = gala(config)
-        .args(["worker", "--studio", studio, "--token", TOKEN, "--concurrency", "1", "--name", name])
+        .args([
+            "worker",
+            "--studio",
+            studio,
+            "--token",
+            TOKEN,
+            "--concurrency",
+            "1",
+            "--name",
+            name,
+        ])
         .spawn()
         .unwrap();
     Proc(child)
@@ -128,7 +144,13 @@ async fn post(http: &reqwest::Client, base: &str, path: &str, body: Value) -> Va
 
 /// A tus upload of `bytes` for `submission`: the first half created on `first`, the rest
 /// resumed on `second`.
-async fn upload_across(http: &reqwest::Client, first: &str, second: &str, submission: i64, bytes: &[u8]) {
+async fn upload_across(
+    http: &reqwest::Client,
+    first: &str,
+    second: &str,
+    submission: i64,
+    bytes: &[u8],
+) {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let half = bytes.len() / 2;
     let token = csrf(http, first).await;
@@ -139,7 +161,12 @@ async fn upload_across(http: &reqwest::Client, first: &str, second: &str, submis
         .header("Upload-Length", bytes.len().to_string())
         .header(
             "Upload-Metadata",
-            format!("filename {},filetype {},submission_id {}", b64("act.mp4"), b64("video/mp4"), b64(&submission.to_string())),
+            format!(
+                "filename {},filetype {},submission_id {}",
+                b64("act.mp4"),
+                b64("video/mp4"),
+                b64(&submission.to_string())
+            ),
         )
         .header("Content-Type", "application/offset+octet-stream")
         .body(bytes[..half].to_vec())
@@ -147,7 +174,10 @@ async fn upload_across(http: &reqwest::Client, first: &str, second: &str, submis
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    assert_eq!(created.headers()["upload-offset"].to_str().unwrap(), half.to_string());
+    assert_eq!(
+        created.headers()["upload-offset"].to_str().unwrap(),
+        half.to_string()
+    );
     let location = created.headers()["location"].to_str().unwrap().to_string();
     let path = location.trim_start_matches(first).to_string();
     let token = csrf(http, second).await;
@@ -180,7 +210,10 @@ async fn two_studios_and_two_workers_survive_kills_and_a_database_restart() {
         .iter()
         .map(|n| node_config(root.path(), n, nowhere, &s3))
         .collect();
-    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
 
     // The first server migrates the database; the second starts on it.
     let (_a, a) = serve(&a_cfg);
@@ -197,23 +230,43 @@ async fn two_studios_and_two_workers_survive_kills_and_a_database_restart() {
     let queue = Queue::new(db.clone(), Default::default());
 
     // A creator signs up on A, logs in on B; submissions alternate between the servers.
-    post(&http, &a, "/api/accounts", json!({ "email": "maker@example.org", "display_name": "Maker", "password": PASSWORD })).await;
-    post(&http, &b, "/api/session", json!({ "email": "maker@example.org", "password": PASSWORD })).await;
+    post(
+        &http,
+        &a,
+        "/api/accounts",
+        json!({ "email": "maker@example.org", "display_name": "Maker", "password": PASSWORD }),
+    )
+    .await;
+    post(
+        &http,
+        &b,
+        "/api/session",
+        json!({ "email": "maker@example.org", "password": PASSWORD }),
+    )
+    .await;
     let mut sent = Vec::new();
     for i in 0..CLIPS {
         let (first, second) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        let sub = post(&http, first, "/api/submissions", json!({
-            "category": "music", "title": format!("Act {i}"), "language": "en",
-            "credits": { "people": [{ "name": "Maker" }] },
-            "rights_confirmed": true, "consent_confirmed": true
-        }))
+        let sub = post(
+            &http,
+            first,
+            "/api/submissions",
+            json!({
+                "category": "music", "title": format!("Act {i}"), "language": "en",
+                "credits": { "people": [{ "name": "Maker" }] },
+                "rights_confirmed": true, "consent_confirmed": true
+            }),
+        )
         .await["id"]
             .as_i64()
             .unwrap();
         let file = root.path().join(format!("act{i}.mp4"));
         make_clip(
             &file,
-            &format!("testsrc2=size=640x360:rate=30,hue=h={},trim=duration=12", i * 40),
+            &format!(
+                "testsrc2=size=640x360:rate=30,hue=h={},trim=duration=12",
+                i * 40
+            ),
             Some(&format!("sine=frequency={}:duration=12", 300 + i * 50)),
         );
         upload_across(&http, first, second, sub, &std::fs::read(&file).unwrap()).await;
@@ -225,21 +278,32 @@ async fn two_studios_and_two_workers_survive_kills_and_a_database_restart() {
     let _w2 = worker(&worker_cfgs[1], &b, "w-two");
 
     // SIGKILL the first worker in the middle of a job; a third one takes its place.
-    let victim = wait_for(Duration::from_secs(120), "a job running on w-one", || async {
-        let running = queue.running().await.ok()?;
-        running
-            .into_iter()
-            .find(|j| j.lease_owner.as_deref().is_some_and(|o| o.contains("-w-one/")))
-    })
+    let victim = wait_for(
+        Duration::from_secs(120),
+        "a normalize job running on w-one",
+        || async {
+            let running = queue.running().await.ok()?;
+            running.into_iter().find(|j| {
+                j.kind == steps::NORMALIZE
+                    && j.lease_owner
+                        .as_deref()
+                        .is_some_and(|o| o.contains("-w-one/"))
+            })
+        },
+    )
     .await;
     w1.0.kill().unwrap();
     w1.0.wait().unwrap();
     let killed_at = Instant::now();
     let _w3 = worker(&worker_cfgs[2], &a, "w-three");
-    let (retaken, _) = wait_for(Duration::from_secs(60), "the killed job to run again", || async {
-        let j = queue.get(victim.id).await.ok()??;
-        (j.attempts >= 2 || j.state == JobState::Done).then_some((j.attempts, ()))
-    })
+    let (retaken, _) = wait_for(
+        Duration::from_secs(60),
+        "the killed job to run again",
+        || async {
+            let j = queue.get(victim.id).await.ok()??;
+            (j.attempts >= 2 || j.state == JobState::Done).then_some((j.attempts, ()))
+        },
+    )
     .await;
     println!(
         "worker killed during job {} ({}): claimed again after {:.2} s (lease 3 s), attempt {retaken}",
@@ -257,25 +321,36 @@ async fn two_studios_and_two_workers_survive_kills_and_a_database_restart() {
     db.pool.close().await;
     pg.stop();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!ready(&http, &a).await, "A is not ready without its database");
+    assert!(
+        !ready(&http, &a).await,
+        "A is not ready without its database"
+    );
     pg.restart();
     let up = Instant::now();
     let up_ms = gala_pipeline::now_ms();
-    wait_for(Duration::from_secs(60), "both servers ready again", || async {
-        (ready(&http, &a).await && ready(&http, &b).await).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(60),
+        "both servers ready again",
+        || async { (ready(&http, &a).await && ready(&http, &b).await).then_some(()) },
+    )
     .await;
     let servers_back = up.elapsed().as_secs_f64();
     let db = Db::connect(&database, 4).await.unwrap();
     let queue = Queue::new(db.clone(), Default::default());
-    wait_for(Duration::from_secs(120), "a job finished after the restart", || async {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = 'done' AND finished_at > $1")
+    wait_for(
+        Duration::from_secs(120),
+        "a job finished after the restart",
+        || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE state = 'done' AND finished_at > $1",
+            )
             .bind(up_ms)
             .fetch_one(&db.pool)
             .await
             .ok()?;
-        (n > 0).then_some(())
-    })
+            (n > 0).then_some(())
+        },
+    )
     .await;
     println!(
         "PostgreSQL restarted: both studio servers ready again after {servers_back:.2} s, \
@@ -312,7 +387,11 @@ async fn two_studios_and_two_workers_survive_kills_and_a_database_restart() {
         .fetch_all(&db.pool)
         .await
         .unwrap();
-        assert_eq!(versions, vec![digest.clone()], "submission {sub}: the bytes sent, once");
+        assert_eq!(
+            versions,
+            vec![digest.clone()],
+            "submission {sub}: the bytes sent, once"
+        );
     }
     for id in &clip_ids {
         let jobs = queue.list_by_subject(&steps::subject(*id)).await.unwrap();

@@ -92,7 +92,10 @@ impl Engine {
 
 /// The compute halves a remote worker runs: media through `store`, files being made under
 /// `data_dir/tmp`.
-pub fn remote_computes(store: Arc<dyn MediaStore>, data_dir: &std::path::Path) -> Vec<Arc<dyn Compute>> {
+pub fn remote_computes(
+    store: Arc<dyn MediaStore>,
+    data_dir: &std::path::Path,
+) -> Vec<Arc<dyn Compute>> {
     let mut computes = crate::ingest::compute::computes(store.clone(), data_dir.join("tmp"));
     computes.push(Arc::new(EnergyCompute { store }));
     computes
@@ -100,7 +103,10 @@ pub fn remote_computes(store: Arc<dyn MediaStore>, data_dir: &std::path::Path) -
 
 /// The kinds a remote worker can compute.
 pub fn remote_kinds() -> Vec<String> {
-    let mut kinds: Vec<String> = crate::ingest::steps::KINDS.iter().map(|k| k.to_string()).collect();
+    let mut kinds: Vec<String> = crate::ingest::steps::KINDS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
     kinds.push(crate::analysis::jobs::ENERGY.to_string());
     kinds
 }

@@ -40,7 +40,9 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
     let drain = Duration::from_secs(args.drain_s.unwrap_or(config.jobs.lease_s));
     if let Some(studio) = args.studio {
         let Some(token) = args.token.filter(|t| !t.is_empty()) else {
-            anyhow::bail!("a remote worker needs the studio's worker token: --token or GALA_WORKER_TOKEN");
+            anyhow::bail!(
+                "a remote worker needs the studio's worker token: --token or GALA_WORKER_TOKEN"
+            );
         };
         let opts = gala_studio::workers::RemoteOptions {
             studio,

@@ -23,7 +23,14 @@ const TOKEN: &str = "let-me-work";
 fn make_clip(dir: &Path) -> PathBuf {
     let out = dir.join("clip.mp4");
     let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25"])
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=2:size=320x240:rate=25",
+        ])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=2"])
         .args(["-pix_fmt", "yuv420p", "-shortest", "-y"])
         .arg(&out)
@@ -57,7 +64,9 @@ async fn a_remote_worker_ingests_a_clip_through_the_api() {
             .unwrap();
         assert_eq!(r.status(), 401, "token {token:?}");
     }
-    let r = http.post(app.url("/api/workers/lease")).json(&json!({"slot": 0, "kinds": []}));
+    let r = http
+        .post(app.url("/api/workers/lease"))
+        .json(&json!({"slot": 0, "kinds": []}));
     assert_eq!(r.send().await.unwrap().status(), 401, "no worker token");
 
     let dir = tempfile::tempdir().unwrap();
@@ -97,7 +106,11 @@ async fn a_remote_worker_ingests_a_clip_through_the_api() {
         if worker.is_finished() {
             panic!("the worker stopped: {:?}", worker.await);
         }
-        assert!(std::time::Instant::now() < deadline, "clip stuck in {:?}", c.state);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "clip stuck in {:?}",
+            c.state
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(done.state, ClipState::Ready, "{:?}", done.reason);
@@ -150,7 +163,11 @@ async fn a_remote_worker_ingests_a_clip_through_the_api() {
         .unwrap();
     assert_eq!(reg.status(), 201);
     let reg: serde_json::Value = reg.json().await.unwrap();
-    assert_eq!(reg["kinds"], json!(["ingest.probe"]), "only the kinds it can run here");
+    assert_eq!(
+        reg["kinds"],
+        json!(["ingest.probe"]),
+        "only the kinds it can run here"
+    );
     let token = reg["token"].as_str().unwrap().to_string();
     let wrong = "0".repeat(64);
     let put = http
@@ -179,10 +196,9 @@ async fn a_remote_worker_ingests_a_clip_through_the_api() {
     // Stopping: the worker drains, says it stopped, and its token no longer works.
     stop.send(()).unwrap();
     worker.await.unwrap().unwrap();
-    let stopped_at: Option<i64> =
-        sqlx::query_scalar("SELECT stopped_at FROM workers WHERE id = 1")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let stopped_at: Option<i64> = sqlx::query_scalar("SELECT stopped_at FROM workers WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert!(stopped_at.is_some());
 }

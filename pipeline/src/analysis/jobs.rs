@@ -14,9 +14,9 @@ use serde_json::json;
 
 use super::checks;
 use super::dupcache::DuplicateCache;
-use super::remote::{EnergyCompute, EnergyLedger};
 use super::fingerprint;
 use super::models::{ModelLoader, ModelSet};
+use super::remote::{EnergyCompute, EnergyLedger};
 use super::store::{self, CheckRecord};
 use super::verdict::{self, CheckStatus, Verdict};
 use crate::ai::ModelError;

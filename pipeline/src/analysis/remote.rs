@@ -52,7 +52,9 @@ impl Ledger for EnergyLedger {
                 normalized,
                 limits: self.limits.clone(),
             };
-            Ok(Prepared::Task(serde_json::to_value(task).map_err(anyhow::Error::from)?))
+            Ok(Prepared::Task(
+                serde_json::to_value(task).map_err(anyhow::Error::from)?,
+            ))
         })
     }
 
@@ -66,7 +68,12 @@ impl Ledger for EnergyLedger {
     }
 
     fn give_up(&self, job: Job, error: String) -> BoxFuture<'_, anyhow::Result<String>> {
-        Box::pin(async move { Ok(format!("{ENERGY} failed after {} attempts: {error}", job.attempts)) })
+        Box::pin(async move {
+            Ok(format!(
+                "{ENERGY} failed after {} attempts: {error}",
+                job.attempts
+            ))
+        })
     }
 }
 

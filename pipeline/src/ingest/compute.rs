@@ -14,7 +14,9 @@ use super::probe::ProbeInfo;
 use super::qc::QcReport;
 use super::steps::{NORMALIZE, PROBE, PROXY, QC, THUMBNAILS};
 use super::{normalize, probe, proxy, qc, thumbs, validate, IngestError, Rejection};
-use crate::config::{Config, HouseFormat, IngestLimits, ProxyFormat, QcThresholds, ThumbnailConfig};
+use crate::config::{
+    Config, HouseFormat, IngestLimits, ProxyFormat, QcThresholds, ThumbnailConfig,
+};
 use crate::jobs::split::{self, BoxFuture, Compute};
 use crate::jobs::{JobContext, JobError};
 use crate::storage::media::MediaStore;
@@ -62,12 +64,27 @@ pub struct ClipTask {
 #[serde(tag = "made", rename_all = "snake_case")]
 pub enum StepOutput {
     /// The file is at fault; the clip ends here.
-    Rejected { why: Rejection },
-    Probed { info: ProbeInfo },
-    Normalized { digest: String, report: NormalizeReport },
-    Checked { report: QcReport },
-    Thumbnails { poster: String, sheet: String, waveform: String },
-    Proxy { digest: String },
+    Rejected {
+        why: Rejection,
+    },
+    Probed {
+        info: ProbeInfo,
+    },
+    Normalized {
+        digest: String,
+        report: NormalizeReport,
+    },
+    Checked {
+        report: QcReport,
+    },
+    Thumbnails {
+        poster: String,
+        sheet: String,
+        waveform: String,
+    },
+    Proxy {
+        digest: String,
+    },
 }
 
 /// The media half of one ingest step.
@@ -130,9 +147,10 @@ fn run(
     let dir = tempfile::tempdir_in(scratch).map_err(anyhow::Error::from)?;
     let dir = dir.path();
     let normalized = || -> Result<PathBuf, IngestError> {
-        let digest = task.normalized.as_deref().ok_or_else(|| {
-            anyhow::anyhow!("clip {} has no normalized file yet", task.clip_id)
-        })?;
+        let digest = task
+            .normalized
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("clip {} has no normalized file yet", task.clip_id))?;
         Ok(store.local_path(digest)?)
     };
     Ok(match kind {

@@ -79,15 +79,15 @@ impl Ledger for IngestLedger {
             let ClipJob { clip_id } = split::parse("ingest payload", job.payload)?;
             let output: StepOutput = split::output(self.kind, output)?;
             let db = &self.env.db;
-            let expected = match (&output, self.kind) {
+            let expected = matches!(
+                (&output, self.kind),
                 (StepOutput::Rejected { .. }, _)
-                | (StepOutput::Probed { .. }, PROBE)
-                | (StepOutput::Normalized { .. }, NORMALIZE)
-                | (StepOutput::Checked { .. }, QC)
-                | (StepOutput::Thumbnails { .. }, THUMBNAILS)
-                | (StepOutput::Proxy { .. }, PROXY) => true,
-                _ => false,
-            };
+                    | (StepOutput::Probed { .. }, PROBE)
+                    | (StepOutput::Normalized { .. }, NORMALIZE)
+                    | (StepOutput::Checked { .. }, QC)
+                    | (StepOutput::Thumbnails { .. }, THUMBNAILS)
+                    | (StepOutput::Proxy { .. }, PROXY)
+            );
             if !expected {
                 return Err(JobError::Retry(anyhow::anyhow!(
                     "a worker sent the output of another step for a {} job",

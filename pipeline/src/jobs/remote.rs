@@ -37,7 +37,8 @@ pub struct Leased {
 /// worker is, the implementation knows (its token).
 pub trait Studio: Send + Sync + 'static {
     /// A job of one of `kinds` and its task; None when there is none.
-    fn lease(&self, slot: u32, kinds: Vec<String>) -> BoxFuture<'_, anyhow::Result<Option<Leased>>>;
+    fn lease(&self, slot: u32, kinds: Vec<String>)
+        -> BoxFuture<'_, anyhow::Result<Option<Leased>>>;
     /// Renews the lease; Ok(false) when it is no longer this slot's.
     fn heartbeat(
         &self,
@@ -49,7 +50,13 @@ pub trait Studio: Send + Sync + 'static {
     /// Delivers the output; Ok(false) when the lease was no longer this slot's (dropped).
     fn complete(&self, slot: u32, id: i64, output: Value) -> BoxFuture<'_, anyhow::Result<bool>>;
     /// Reports a failure: `retry` for a transient one.
-    fn fail(&self, slot: u32, id: i64, error: String, retry: bool) -> BoxFuture<'_, anyhow::Result<bool>>;
+    fn fail(
+        &self,
+        slot: u32,
+        id: i64,
+        error: String,
+        retry: bool,
+    ) -> BoxFuture<'_, anyhow::Result<bool>>;
     /// Hands the job back unfinished (draining).
     fn release(&self, slot: u32, id: i64) -> BoxFuture<'_, anyhow::Result<bool>>;
 }
@@ -144,7 +151,13 @@ impl Dispatch {
 
     /// A failure reported by the worker: retried while attempts remain (when `retry`), else
     /// failed for good through the ledger (its subject marked).
-    pub async fn fail(&self, owner: &str, id: i64, error: &str, retry: bool) -> anyhow::Result<bool> {
+    pub async fn fail(
+        &self,
+        owner: &str,
+        id: i64,
+        error: &str,
+        retry: bool,
+    ) -> anyhow::Result<bool> {
         let Some(job) = self.held(owner, id).await? else {
             return Ok(false);
         };
@@ -199,8 +212,16 @@ impl Direct {
 }
 
 impl Studio for Direct {
-    fn lease(&self, slot: u32, kinds: Vec<String>) -> BoxFuture<'_, anyhow::Result<Option<Leased>>> {
-        Box::pin(async move { self.dispatch.lease(&self.owner(slot), &self.caps, &kinds).await })
+    fn lease(
+        &self,
+        slot: u32,
+        kinds: Vec<String>,
+    ) -> BoxFuture<'_, anyhow::Result<Option<Leased>>> {
+        Box::pin(async move {
+            self.dispatch
+                .lease(&self.owner(slot), &self.caps, &kinds)
+                .await
+        })
     }
 
     fn heartbeat(
@@ -212,7 +233,9 @@ impl Studio for Direct {
     ) -> BoxFuture<'_, anyhow::Result<bool>> {
         Box::pin(async move {
             let owner = self.owner(slot);
-            self.dispatch.heartbeat(&owner, id, progress, note.as_deref()).await
+            self.dispatch
+                .heartbeat(&owner, id, progress, note.as_deref())
+                .await
         })
     }
 
@@ -220,8 +243,18 @@ impl Studio for Direct {
         Box::pin(async move { self.dispatch.complete(&self.owner(slot), id, output).await })
     }
 
-    fn fail(&self, slot: u32, id: i64, error: String, retry: bool) -> BoxFuture<'_, anyhow::Result<bool>> {
-        Box::pin(async move { self.dispatch.fail(&self.owner(slot), id, &error, retry).await })
+    fn fail(
+        &self,
+        slot: u32,
+        id: i64,
+        error: String,
+        retry: bool,
+    ) -> BoxFuture<'_, anyhow::Result<bool>> {
+        Box::pin(async move {
+            self.dispatch
+                .fail(&self.owner(slot), id, &error, retry)
+                .await
+        })
     }
 
     fn release(&self, slot: u32, id: i64) -> BoxFuture<'_, anyhow::Result<bool>> {
@@ -307,14 +340,20 @@ impl RemotePool {
         let _ = stop_tx.send(true);
         tracing::info!("remote worker draining: no new jobs; waiting for running jobs");
         let drain = async { while slots.join_next().await.is_some() {} };
-        if tokio::time::timeout(self.inner.timing.grace, drain).await.is_err() {
+        if tokio::time::timeout(self.inner.timing.grace, drain)
+            .await
+            .is_err()
+        {
             slots.abort_all();
             while slots.join_next().await.is_some() {}
             let busy: Vec<(u32, i64)> = self.busy().drain().collect();
             for (slot, id) in busy {
                 match self.inner.studio.release(slot, id).await {
                     Ok(_) => tracing::info!(job = id, "handed back unfinished"),
-                    Err(e) => tracing::warn!(job = id, "cannot hand the job back (its lease will expire): {e:#}"),
+                    Err(e) => tracing::warn!(
+                        job = id,
+                        "cannot hand the job back (its lease will expire): {e:#}"
+                    ),
                 }
             }
         }
@@ -391,7 +430,9 @@ impl RemotePool {
             inner.timing.heartbeat_every,
         )));
         let started = std::time::Instant::now();
-        let mut task = AbortOnDrop(tokio::spawn(async move { compute.compute(task, ctx).await }));
+        let mut task = AbortOnDrop(tokio::spawn(
+            async move { compute.compute(task, ctx).await },
+        ));
         let outcome = (&mut task.0).await;
         drop(heartbeat);
         let (label, delivery) = match outcome {
@@ -405,8 +446,16 @@ impl RemotePool {
         self.busy().remove(&slot);
         match applied {
             Ok(true) => tracing::info!(job = id, slot, "job delivered: {label}"),
-            Ok(false) => tracing::warn!(job = id, slot, "job outcome dropped: the lease was taken over"),
-            Err(e) => tracing::warn!(job = id, slot, "cannot deliver the job (its lease will expire and it runs again): {e:#}"),
+            Ok(false) => tracing::warn!(
+                job = id,
+                slot,
+                "job outcome dropped: the lease was taken over"
+            ),
+            Err(e) => tracing::warn!(
+                job = id,
+                slot,
+                "cannot deliver the job (its lease will expire and it runs again): {e:#}"
+            ),
         }
         Ok(Some(id))
     }
@@ -420,7 +469,9 @@ impl RemotePool {
         loop {
             let sent = match &delivery {
                 Delivery::Output(output) => studio.complete(slot, id, output.clone()).await,
-                Delivery::Failure(error, retry) => studio.fail(slot, id, error.clone(), *retry).await,
+                Delivery::Failure(error, retry) => {
+                    studio.fail(slot, id, error.clone(), *retry).await
+                }
             };
             match sent {
                 Err(e) if std::time::Instant::now() < until => {

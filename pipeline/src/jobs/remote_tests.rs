@@ -45,7 +45,11 @@ impl Ledger for Doubling {
     }
     fn needs(&self) -> super::super::split::Needs {
         Needs {
-            models: if self.needs_model { vec!["captions".into()] } else { vec![] },
+            models: if self.needs_model {
+                vec!["captions".into()]
+            } else {
+                vec![]
+            },
             gpu: false,
         }
     }
@@ -121,7 +125,10 @@ fn setup(db: &Db, needs_model: bool) -> Setup {
         needs_model,
         ..Default::default()
     });
-    let dispatch = Arc::new(Dispatch::new(queue.clone(), vec![ledger.clone() as Arc<dyn Ledger>]));
+    let dispatch = Arc::new(Dispatch::new(
+        queue.clone(),
+        vec![ledger.clone() as Arc<dyn Ledger>],
+    ));
     Setup {
         queue,
         ledger,
@@ -129,19 +136,40 @@ fn setup(db: &Db, needs_model: bool) -> Setup {
     }
 }
 
-fn pool(s: &Setup, name: &str, models: &[&str], compute: Arc<Doubler>, grace: Duration) -> RemotePool {
+fn pool(
+    s: &Setup,
+    name: &str,
+    models: &[&str],
+    compute: Arc<Doubler>,
+    grace: Duration,
+) -> RemotePool {
     let studio = Arc::new(Direct {
         dispatch: s.dispatch.clone(),
         name: name.into(),
         caps: caps(models),
     });
-    RemotePool::new(studio, vec![compute as Arc<dyn Compute>], 1, name, timing(grace), &Default::default())
+    RemotePool::new(
+        studio,
+        vec![compute as Arc<dyn Compute>],
+        1,
+        name,
+        timing(grace),
+        &Default::default(),
+    )
 }
 
 async fn a_remote_worker_computes_and_the_studio_records(db: Db) {
     let s = setup(&db, false);
-    let id = s.queue.enqueue(NewJob::new("double", json!({"n": 21}))).await.unwrap();
-    let skipped = s.queue.enqueue(NewJob::new("double", json!({"n": -1}))).await.unwrap();
+    let id = s
+        .queue
+        .enqueue(NewJob::new("double", json!({"n": 21})))
+        .await
+        .unwrap();
+    let skipped = s
+        .queue
+        .enqueue(NewJob::new("double", json!({"n": -1})))
+        .await
+        .unwrap();
     let compute = Arc::new(Doubler::default());
     let p = pool(&s, "far", &[], compute.clone(), Duration::from_secs(1));
     assert_eq!(p.run_one(0).await.unwrap(), Some(id));
@@ -162,20 +190,44 @@ async fn a_remote_worker_computes_and_the_studio_records(db: Db) {
 
 async fn only_workers_with_the_model_lease_the_kind(db: Db) {
     let s = setup(&db, true);
-    let id = s.queue.enqueue(NewJob::new("double", json!({"n": 2}))).await.unwrap();
+    let id = s
+        .queue
+        .enqueue(NewJob::new("double", json!({"n": 2})))
+        .await
+        .unwrap();
     let bare = pool(&s, "bare", &[], Arc::default(), Duration::from_secs(1));
-    assert_eq!(bare.run_one(0).await.unwrap(), None, "no captions model: not leased");
-    assert_eq!(s.queue.get(id).await.unwrap().unwrap().state, JobState::Queued);
-    let able = pool(&s, "able", &["captions"], Arc::default(), Duration::from_secs(1));
+    assert_eq!(
+        bare.run_one(0).await.unwrap(),
+        None,
+        "no captions model: not leased"
+    );
+    assert_eq!(
+        s.queue.get(id).await.unwrap().unwrap().state,
+        JobState::Queued
+    );
+    let able = pool(
+        &s,
+        "able",
+        &["captions"],
+        Arc::default(),
+        Duration::from_secs(1),
+    );
     assert_eq!(able.run_one(0).await.unwrap(), Some(id));
-    assert_eq!(s.queue.get(id).await.unwrap().unwrap().state, JobState::Done);
+    assert_eq!(
+        s.queue.get(id).await.unwrap().unwrap().state,
+        JobState::Done
+    );
     assert_eq!(s.dispatch.kinds_for(&caps(&[])), Vec::<&str>::new());
     assert_eq!(s.dispatch.kinds_for(&caps(&["captions"])), vec!["double"]);
 }
 
 async fn a_failure_retries_then_gives_up_through_the_ledger(db: Db) {
     let s = setup(&db, false);
-    let id = s.queue.enqueue(NewJob::new("double", json!({"n": 13}))).await.unwrap();
+    let id = s
+        .queue
+        .enqueue(NewJob::new("double", json!({"n": 13})))
+        .await
+        .unwrap();
     let p = pool(&s, "w", &[], Arc::default(), Duration::from_secs(1));
     p.run_one(0).await.unwrap();
     let job = s.queue.get(id).await.unwrap().unwrap();
@@ -185,12 +237,19 @@ async fn a_failure_retries_then_gives_up_through_the_ledger(db: Db) {
     let job = s.queue.get(id).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Failed);
     assert_eq!(job.last_error.as_deref(), Some("gave up: unlucky"));
-    assert_eq!(*s.ledger.gave_up.lock().unwrap(), vec!["unlucky".to_string()]);
+    assert_eq!(
+        *s.ledger.gave_up.lock().unwrap(),
+        vec!["unlucky".to_string()]
+    );
 }
 
 async fn a_draining_worker_hands_its_job_back(db: Db) {
     let s = setup(&db, false);
-    let id = s.queue.enqueue(NewJob::new("double", json!({"n": 1}))).await.unwrap();
+    let id = s
+        .queue
+        .enqueue(NewJob::new("double", json!({"n": 1})))
+        .await
+        .unwrap();
     let slow = Arc::new(Doubler {
         sleep: Duration::from_secs(30),
         ..Default::default()
@@ -218,9 +277,18 @@ async fn a_draining_worker_hands_its_job_back(db: Db) {
 
 async fn a_stale_worker_cannot_record(db: Db) {
     let s = setup(&db, false);
-    let id = s.queue.enqueue(NewJob::new("double", json!({"n": 5}))).await.unwrap();
+    let id = s
+        .queue
+        .enqueue(NewJob::new("double", json!({"n": 5})))
+        .await
+        .unwrap();
     let caps = caps(&[]);
-    let leased = s.dispatch.lease("old/0", &caps, &["double".into()]).await.unwrap().unwrap();
+    let leased = s
+        .dispatch
+        .lease("old/0", &caps, &["double".into()])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(leased.job.id, id);
     // Its lease lapses and another worker takes the job over.
     sqlx::query("UPDATE jobs SET lease_expires_at = 0 WHERE id = $1")
@@ -228,19 +296,47 @@ async fn a_stale_worker_cannot_record(db: Db) {
         .execute(&db.pool)
         .await
         .unwrap();
-    let taken = s.dispatch.lease("new/0", &caps, &["double".into()]).await.unwrap().unwrap();
+    let taken = s
+        .dispatch
+        .lease("new/0", &caps, &["double".into()])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(taken.job.attempts, 2);
     assert!(!s.dispatch.heartbeat("old/0", id, 0.9, None).await.unwrap());
-    assert!(!s.dispatch.complete("old/0", id, json!({"double": 999})).await.unwrap());
+    assert!(!s
+        .dispatch
+        .complete("old/0", id, json!({"double": 999}))
+        .await
+        .unwrap());
     assert!(!s.dispatch.fail("old/0", id, "late", false).await.unwrap());
     assert!(!s.dispatch.release("old/0", id).await.unwrap());
-    assert!(s.ledger.seen.lock().unwrap().is_empty(), "the stale output was not recorded");
-    assert!(s.dispatch.complete("new/0", id, json!({"double": 10})).await.unwrap());
+    assert!(
+        s.ledger.seen.lock().unwrap().is_empty(),
+        "the stale output was not recorded"
+    );
+    assert!(s
+        .dispatch
+        .complete("new/0", id, json!({"double": 10}))
+        .await
+        .unwrap());
     assert_eq!(*s.ledger.seen.lock().unwrap(), vec![10]);
     // A bad output is a failed try, not a crash.
-    let bad = s.queue.enqueue(NewJob::new("double", json!({"n": 6}))).await.unwrap();
-    s.dispatch.lease("new/0", &caps, &["double".into()]).await.unwrap().unwrap();
-    assert!(s.dispatch.complete("new/0", bad, json!({"oops": true})).await.unwrap());
+    let bad = s
+        .queue
+        .enqueue(NewJob::new("double", json!({"n": 6})))
+        .await
+        .unwrap();
+    s.dispatch
+        .lease("new/0", &caps, &["double".into()])
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(s
+        .dispatch
+        .complete("new/0", bad, json!({"oops": true}))
+        .await
+        .unwrap());
     let job = s.queue.get(bad).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Queued);
     assert!(job.last_error.unwrap().contains("bad output"));

@@ -102,7 +102,10 @@ pub struct Local {
 
 impl Local {
     /// The handlers of matching ledger and compute halves (by kind).
-    pub fn pair(ledgers: Vec<Arc<dyn Ledger>>, computes: Vec<Arc<dyn Compute>>) -> Vec<Arc<dyn Handler>> {
+    pub fn pair(
+        ledgers: Vec<Arc<dyn Ledger>>,
+        computes: Vec<Arc<dyn Compute>>,
+    ) -> Vec<Arc<dyn Handler>> {
         ledgers
             .into_iter()
             .filter_map(|ledger| {

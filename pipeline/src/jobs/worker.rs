@@ -421,7 +421,11 @@ pub(super) struct KindPlace {
 
 impl Drop for KindPlace {
     fn drop(&mut self) {
-        let mut running = self.limits.running.lock().unwrap_or_else(|p| p.into_inner());
+        let mut running = self
+            .limits
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(n) = running.get_mut(&self.kind) {
             *n = n.saturating_sub(1);
         }
@@ -429,8 +433,11 @@ impl Drop for KindPlace {
 }
 
 /// Renews a lease: `(progress, note)` → Ok(false) once the lease is no longer ours.
-pub(super) type Beat =
-    Arc<dyn Fn(f64, Option<String>) -> super::split::BoxFuture<'static, anyhow::Result<bool>> + Send + Sync>;
+pub(super) type Beat = Arc<
+    dyn Fn(f64, Option<String>) -> super::split::BoxFuture<'static, anyhow::Result<bool>>
+        + Send
+        + Sync,
+>;
 
 /// Renews the lease and writes the latest progress every `every`, until aborted or the lease
 /// is found lost.

@@ -196,7 +196,11 @@ async fn shutdown_past_grace_hands_the_job_back(db: Db) {
         .unwrap();
     assert!(begun.elapsed() < Duration::from_secs(5));
     let job = q.get(id).await.unwrap().unwrap();
-    assert_eq!(job.state, JobState::Queued, "handed back, not left to its lease");
+    assert_eq!(
+        job.state,
+        JobState::Queued,
+        "handed back, not left to its lease"
+    );
     assert_eq!(job.attempts, 0, "a handed-back try is not an attempt");
     assert_eq!(job.lease_owner, None);
     assert!(job.last_error.unwrap().contains("handed back"));

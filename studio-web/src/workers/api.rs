@@ -109,7 +109,11 @@ pub async fn lease(
     JsonBody(req): JsonBody<LeaseRequest>,
 ) -> Result<Response, WebError> {
     let owner = worker.owner(req.slot);
-    match state.dispatch.lease(&owner, &worker.caps, &req.kinds).await? {
+    match state
+        .dispatch
+        .lease(&owner, &worker.caps, &req.kinds)
+        .await?
+    {
         Some(leased) => Ok(Json(leased).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
@@ -187,7 +191,10 @@ pub async fn release(
     Ok(Json(json!({ "applied": applied })))
 }
 
-pub async fn stopped(State(state): State<AppState>, worker: Worker) -> Result<StatusCode, WebError> {
+pub async fn stopped(
+    State(state): State<AppState>,
+    worker: Worker,
+) -> Result<StatusCode, WebError> {
     registry::stopped(&state.engine.db, worker.id).await?;
     tracing::info!(worker_id = worker.id, name = %worker.name, "remote worker stopped");
     Ok(StatusCode::NO_CONTENT)
@@ -215,7 +222,9 @@ pub async fn get_object(
     .await
     .map_err(anyhow::Error::from)??
     .ok_or(WebError::NotFound)?;
-    let file = tokio::fs::File::open(&path).await.map_err(anyhow::Error::from)?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(anyhow::Error::from)?;
     let len = file.metadata().await.map_err(anyhow::Error::from)?.len();
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 << 10);
     Ok((
@@ -239,17 +248,22 @@ pub async fn put_object(
     let digest = digest_of(&digest)?;
     let limit = state.engine.config.limits.max_file_bytes.saturating_mul(4);
     let tmp = state.engine.config.data_dir.join("tmp");
-    tokio::fs::create_dir_all(&tmp).await.map_err(anyhow::Error::from)?;
+    tokio::fs::create_dir_all(&tmp)
+        .await
+        .map_err(anyhow::Error::from)?;
     let staged = tempfile::NamedTempFile::new_in(&tmp).map_err(anyhow::Error::from)?;
     let mut file = tokio::fs::File::from_std(staged.reopen().map_err(anyhow::Error::from)?);
     let mut hasher = Sha256::new();
     let mut written = 0u64;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| WebError::BadRequest(format!("the upload broke off: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| WebError::BadRequest(format!("the upload broke off: {e}")))?;
         written += chunk.len() as u64;
         if written > limit {
-            return Err(WebError::PayloadTooLarge(format!("objects are limited to {limit} bytes")));
+            return Err(WebError::PayloadTooLarge(format!(
+                "objects are limited to {limit} bytes"
+            )));
         }
         hasher.update(&chunk);
         file.write_all(&chunk).await.map_err(anyhow::Error::from)?;

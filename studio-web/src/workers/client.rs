@@ -78,7 +78,11 @@ impl HttpStudio {
         &self.token
     }
 
-    async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Option<T>> {
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<Option<T>> {
         let response = self
             .http
             .post(format!("{}/api/workers/{path}", self.base))
@@ -115,12 +119,22 @@ async fn checked(response: reqwest::Response) -> anyhow::Result<reqwest::Respons
         return Ok(response);
     }
     let text = response.text().await.unwrap_or_default();
-    anyhow::bail!("the studio answered {status}: {}", text.chars().take(500).collect::<String>())
+    anyhow::bail!(
+        "the studio answered {status}: {}",
+        text.chars().take(500).collect::<String>()
+    )
 }
 
 impl Studio for HttpStudio {
-    fn lease(&self, slot: u32, kinds: Vec<String>) -> BoxFuture<'_, anyhow::Result<Option<Leased>>> {
-        Box::pin(async move { self.post("lease", &json!({ "slot": slot, "kinds": kinds })).await })
+    fn lease(
+        &self,
+        slot: u32,
+        kinds: Vec<String>,
+    ) -> BoxFuture<'_, anyhow::Result<Option<Leased>>> {
+        Box::pin(async move {
+            self.post("lease", &json!({ "slot": slot, "kinds": kinds }))
+                .await
+        })
     }
 
     fn heartbeat(
@@ -139,12 +153,22 @@ impl Studio for HttpStudio {
         Box::pin(self.flag(format!("jobs/{id}/complete"), body, "applied"))
     }
 
-    fn fail(&self, slot: u32, id: i64, error: String, retry: bool) -> BoxFuture<'_, anyhow::Result<bool>> {
+    fn fail(
+        &self,
+        slot: u32,
+        id: i64,
+        error: String,
+        retry: bool,
+    ) -> BoxFuture<'_, anyhow::Result<bool>> {
         let body = json!({ "slot": slot, "error": error, "retry": retry });
         Box::pin(self.flag(format!("jobs/{id}/fail"), body, "applied"))
     }
 
     fn release(&self, slot: u32, id: i64) -> BoxFuture<'_, anyhow::Result<bool>> {
-        Box::pin(self.flag(format!("jobs/{id}/release"), json!({ "slot": slot }), "applied"))
+        Box::pin(self.flag(
+            format!("jobs/{id}/release"),
+            json!({ "slot": slot }),
+            "applied",
+        ))
     }
 }

@@ -81,7 +81,11 @@ pub async fn run(
     let jobs = &config.jobs;
     let timing = RemoteTiming {
         // The studio's lease decides how often to renew it.
-        heartbeat_every: Duration::from_secs(registered.heartbeat_s.clamp(1, registered.lease_s.max(2) / 2)),
+        heartbeat_every: Duration::from_secs(
+            registered
+                .heartbeat_s
+                .clamp(1, registered.lease_s.max(2) / 2),
+        ),
         poll: Duration::from_millis(jobs.poll_ms.max(50)),
         grace: opts.drain,
         deliver_for: Duration::from_secs(registered.lease_s.max(10) * 4),
@@ -102,8 +106,15 @@ pub async fn run(
 }
 
 /// The shared S3 store when this worker is configured with one, else the studio's objects.
-async fn open_store(config: &Config, studio: &client::HttpStudio) -> anyhow::Result<Arc<dyn MediaStore>> {
-    let (config, base, token) = (config.clone(), studio.base().to_string(), studio.token().to_string());
+async fn open_store(
+    config: &Config,
+    studio: &client::HttpStudio,
+) -> anyhow::Result<Arc<dyn MediaStore>> {
+    let (config, base, token) = (
+        config.clone(),
+        studio.base().to_string(),
+        studio.token().to_string(),
+    );
     tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<dyn MediaStore>> {
         if config.storage.kind == "s3" {
             return config.storage.open(&config.data_dir);

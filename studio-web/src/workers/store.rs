@@ -163,4 +163,3 @@ impl MediaStore for StudioStore {
         Ok(())
     }
 }
-
