@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use crate::analysis::jobs::AnalysisEnv;
-use crate::analysis::models::{ConfiguredLoader, ModelLoader};
-use crate::analysis::remote::{EnergyCompute, EnergyLedger};
+use crate::analysis::models::{ConfiguredLoader, ModelLoader, ModelSet};
 use crate::config::Config;
 use crate::ingest::steps::{self, IngestEnv};
 use crate::jobs::remote::Dispatch;
@@ -61,10 +60,10 @@ impl Engine {
     /// The studio's side of remote workers: the ledger halves of the split kinds.
     pub fn dispatch(&self) -> Dispatch {
         let mut ledgers = crate::ingest::ledger::ledgers(self.ingest_env());
-        ledgers.push(Arc::new(EnergyLedger {
-            db: self.db.clone(),
-            limits: self.config.limits.clone(),
-        }));
+        ledgers.extend(crate::analysis::jobs::ledgers(
+            self.db.clone(),
+            self.config.clone(),
+        ));
         Dispatch::new(self.queue.clone(), ledgers)
     }
 
@@ -91,13 +90,15 @@ impl Engine {
 }
 
 /// The compute halves a remote worker runs: media through `store`, files being made under
-/// `data_dir/tmp`.
-pub fn remote_computes(
-    store: Arc<dyn MediaStore>,
-    data_dir: &std::path::Path,
-) -> Vec<Arc<dyn Compute>> {
-    let mut computes = crate::ingest::compute::computes(store.clone(), data_dir.join("tmp"));
-    computes.push(Arc::new(EnergyCompute { store }));
+/// `data_dir/tmp`, the models of `config` (made by the production loader, loaded on first
+/// use and kept).
+pub fn remote_computes(store: Arc<dyn MediaStore>, config: &Config) -> Vec<Arc<dyn Compute>> {
+    let mut computes = crate::ingest::compute::computes(store.clone(), config.data_dir.join("tmp"));
+    let models = ModelSet::new(Arc::new(ConfiguredLoader), config.models.clone());
+    computes.extend(crate::analysis::jobs::computes(
+        store,
+        Arc::new(std::sync::Mutex::new(models)),
+    ));
     computes
 }
 
@@ -107,7 +108,8 @@ pub fn remote_kinds() -> Vec<String> {
         .iter()
         .map(|k| k.to_string())
         .collect();
-    kinds.push(crate::analysis::jobs::ENERGY.to_string());
+    use crate::analysis::jobs::{CAPTIONS, ENERGY, MODERATION};
+    kinds.extend([ENERGY, CAPTIONS, MODERATION].map(String::from));
     kinds
 }
 

@@ -16,14 +16,14 @@ use super::checks;
 use super::dupcache::DuplicateCache;
 use super::fingerprint;
 use super::models::{ModelLoader, ModelSet};
-use super::remote::{EnergyCompute, EnergyLedger};
+use super::remote::{CheckCompute, CheckLedger, EnergyCompute, EnergyLedger};
 use super::store::{self, CheckRecord};
 use super::verdict::{self, CheckStatus, Verdict};
 use crate::ai::ModelError;
 use crate::config::Config;
 use crate::ingest::clips::{self, Clip};
 use crate::ingest::steps::ClipJob;
-use crate::jobs::split::Local;
+use crate::jobs::split::{Compute, Ledger, Local};
 use crate::jobs::{Done, Handler, JobContext, JobError, JobFuture, NewJob};
 use crate::now_ms;
 use crate::storage::db::Db;
@@ -77,17 +77,12 @@ impl AnalysisEnv {
 /// The handlers of the analysis chain; `analysis.energy` is split (`analysis::remote`), its
 /// two halves run in turn.
 pub fn handlers(env: AnalysisEnv) -> Vec<Arc<dyn Handler>> {
-    let energy = Local {
-        ledger: Arc::new(EnergyLedger {
-            db: env.db.clone(),
-            limits: env.config.limits.clone(),
-        }),
-        compute: Arc::new(EnergyCompute {
-            store: env.store.clone(),
-        }),
-    };
+    let split = Local::pair(
+        ledgers(env.db.clone(), env.config.clone()),
+        computes(env.store.clone(), env.models.clone()),
+    );
     let env = Arc::new(env);
-    let mut handlers: Vec<Arc<dyn Handler>> = [FINGERPRINT, CAPTIONS, MODERATION, VERDICT]
+    let mut handlers: Vec<Arc<dyn Handler>> = [FINGERPRINT, VERDICT]
         .into_iter()
         .map(|kind| {
             Arc::new(Step {
@@ -96,8 +91,39 @@ pub fn handlers(env: AnalysisEnv) -> Vec<Arc<dyn Handler>> {
             }) as Arc<dyn Handler>
         })
         .collect();
-    handlers.push(Arc::new(energy));
+    handlers.extend(split);
     handlers
+}
+
+/// The ledger halves of the split analysis kinds (`analysis::remote`).
+pub fn ledgers(db: Db, config: Arc<Config>) -> Vec<Arc<dyn Ledger>> {
+    let mut ledgers: Vec<Arc<dyn Ledger>> = vec![Arc::new(EnergyLedger {
+        db: db.clone(),
+        limits: config.limits.clone(),
+    })];
+    for kind in [CAPTIONS, MODERATION] {
+        ledgers.push(Arc::new(CheckLedger {
+            kind,
+            db: db.clone(),
+            config: config.clone(),
+        }));
+    }
+    ledgers
+}
+
+/// The compute halves of the split analysis kinds, with `models`.
+pub fn computes(store: Arc<dyn MediaStore>, models: Arc<Mutex<ModelSet>>) -> Vec<Arc<dyn Compute>> {
+    let mut computes: Vec<Arc<dyn Compute>> = vec![Arc::new(EnergyCompute {
+        store: store.clone(),
+    })];
+    for kind in [CAPTIONS, MODERATION] {
+        computes.push(Arc::new(CheckCompute {
+            kind,
+            store: store.clone(),
+            models: models.clone(),
+        }));
+    }
+    computes
 }
 
 struct Step {
@@ -149,14 +175,6 @@ impl Step {
             FINGERPRINT => {
                 fingerprint_clip(env, ctx, &clip).await?;
                 Ok(vec![CAPTIONS])
-            }
-            CAPTIONS => {
-                checks::captions(env, ctx, &clip).await?;
-                Ok(vec![MODERATION])
-            }
-            MODERATION => {
-                checks::moderation(env, ctx, &clip).await?;
-                Ok(vec![VERDICT])
             }
             VERDICT => {
                 let v = compute_verdict(&env.db, &env.config, &clip).await?;

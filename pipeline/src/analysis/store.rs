@@ -162,7 +162,7 @@ pub async fn duplicates_of(db: &Db, clip_id: i64) -> anyhow::Result<Vec<Duplicat
 }
 
 /// A check's outcome as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckRecord {
     pub name: String,
     pub status: CheckStatus,

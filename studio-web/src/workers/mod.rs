@@ -77,7 +77,7 @@ pub async fn run(
         anyhow::bail!("the studio has no jobs this worker can run (capabilities {caps:?})");
     }
     let store = open_store(&config, &studio).await?;
-    let computes = gala_pipeline::engine::remote_computes(store, &config.data_dir);
+    let computes = gala_pipeline::engine::remote_computes(store, &config);
     let jobs = &config.jobs;
     let timing = RemoteTiming {
         // The studio's lease decides how often to renew it.
