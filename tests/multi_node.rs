@@ -5,7 +5,8 @@
 //! Creators' uploads are spread over both servers and each is resumed on the other one; a
 //! worker is SIGKILLed in the middle of a job (a new one takes its place); PostgreSQL is
 //! stopped and started again while jobs run. In the end every clip is ready, every step of
-//! every clip was done exactly once (one done job per step, whatever ran twice), every
+//! every clip (ingest, then fingerprint, energy, captions and moderation, all on the remote
+//! workers) was done exactly once (one done job per step, whatever ran twice), every
 //! upload is one version, and every object the database names is in the bucket with the bytes
 //! its name says. The recovery times are printed (`-- --nocapture`).
 
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use common::{make_clip, wait_for};
+use gala_pipeline::analysis;
 use gala_pipeline::ingest::clips::{self, ClipState};
 use gala_pipeline::ingest::steps;
 use gala_pipeline::jobs::{JobState, Queue};
@@ -393,13 +395,41 @@ async fn two_studios_and_two_workers_survive_kills_and_a_database_restart() {
             "submission {sub}: the bytes sent, once"
         );
     }
+    // The analysis chain runs on the remote workers too, up to the verdict (which needs the
+    // database: no studio here runs workers).
+    wait_for(
+        Duration::from_secs(600),
+        "every clip's analysis up to the verdict",
+        || async {
+            for id in &clip_ids {
+                let jobs = queue.list_by_subject(&steps::subject(*id)).await.ok()?;
+                let verdict = jobs.iter().any(|j| j.kind == analysis::jobs::VERDICT);
+                let rest_done = jobs
+                    .iter()
+                    .all(|j| j.kind == analysis::jobs::VERDICT || j.state == JobState::Done);
+                if !(verdict && rest_done) {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await;
+    let analysis_kinds = [
+        analysis::jobs::FINGERPRINT,
+        analysis::jobs::ENERGY,
+        analysis::jobs::CAPTIONS,
+        analysis::jobs::MODERATION,
+    ];
     for id in &clip_ids {
         let jobs = queue.list_by_subject(&steps::subject(*id)).await.unwrap();
-        for kind in steps::KINDS {
+        for kind in steps::KINDS.into_iter().chain(analysis_kinds) {
             let of_kind: Vec<_> = jobs.iter().filter(|j| j.kind == kind).collect();
             assert_eq!(of_kind.len(), 1, "clip {id}: one {kind} job");
             assert_eq!(of_kind[0].state, JobState::Done, "clip {id}: {kind}");
         }
+        let verdicts = jobs.iter().filter(|j| j.kind == analysis::jobs::VERDICT);
+        assert_eq!(verdicts.count(), 1, "clip {id}: one verdict job");
     }
     let victim = queue.get(victim.id).await.unwrap().unwrap();
     assert_eq!(victim.state, JobState::Done);

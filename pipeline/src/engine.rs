@@ -63,6 +63,7 @@ impl Engine {
         ledgers.extend(crate::analysis::jobs::ledgers(
             self.db.clone(),
             self.config.clone(),
+            Arc::new(crate::analysis::dupcache::DuplicateCache::new()),
         ));
         Dispatch::new(self.queue.clone(), ledgers)
     }
@@ -108,8 +109,8 @@ pub fn remote_kinds() -> Vec<String> {
         .iter()
         .map(|k| k.to_string())
         .collect();
-    use crate::analysis::jobs::{CAPTIONS, ENERGY, MODERATION};
-    kinds.extend([ENERGY, CAPTIONS, MODERATION].map(String::from));
+    use crate::analysis::jobs::{CAPTIONS, ENERGY, FINGERPRINT, MODERATION};
+    kinds.extend([FINGERPRINT, ENERGY, CAPTIONS, MODERATION].map(String::from));
     kinds
 }
 

@@ -176,6 +176,34 @@ async fn a_remote_worker_ingests_a_clip_through_the_api() {
             j.lease_owner
         );
     }
+    // The analysis chain runs there too, up to the verdict, which needs the database.
+    let queue = app.state.engine.queue.clone();
+    let subject = steps::subject(clip_id);
+    wait_until(&worker, "the analysis chain up to the verdict", || async {
+        let jobs = queue.list_by_subject(&subject).await.unwrap();
+        jobs.iter().any(|j| j.kind == analysis::jobs::VERDICT)
+            && jobs
+                .iter()
+                .all(|j| j.kind == analysis::jobs::VERDICT || j.state == JobState::Done)
+    })
+    .await;
+    let jobs = queue.list_by_subject(&subject).await.unwrap();
+    for j in &jobs {
+        match j.kind.as_str() {
+            analysis::jobs::VERDICT => assert_eq!(j.state, JobState::Queued),
+            _ => assert!(
+                j.lease_owner.as_deref().unwrap().starts_with("w1-far/"),
+                "{}",
+                j.kind
+            ),
+        }
+    }
+    let checks = analysis::store::checks_of(db, clip_id).await.unwrap();
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    for name in ["duplicates", "captions", "text", "watched_words", "frames"] {
+        assert!(names.contains(&name), "check {name} recorded: {names:?}");
+    }
+
     // The studio holds every object the worker made, with the bytes its name says.
     let store = &app.state.engine.store;
     for digest in [

@@ -14,9 +14,10 @@ use serde_json::json;
 
 use super::checks;
 use super::dupcache::DuplicateCache;
-use super::fingerprint;
 use super::models::{ModelLoader, ModelSet};
-use super::remote::{CheckCompute, CheckLedger, EnergyCompute, EnergyLedger};
+use super::remote::{
+    CheckCompute, CheckLedger, EnergyCompute, EnergyLedger, FingerprintCompute, FingerprintLedger,
+};
 use super::store::{self, CheckRecord};
 use super::verdict::{self, CheckStatus, Verdict};
 use crate::ai::ModelError;
@@ -78,11 +79,11 @@ impl AnalysisEnv {
 /// two halves run in turn.
 pub fn handlers(env: AnalysisEnv) -> Vec<Arc<dyn Handler>> {
     let split = Local::pair(
-        ledgers(env.db.clone(), env.config.clone()),
+        ledgers(env.db.clone(), env.config.clone(), env.duplicates.clone()),
         computes(env.store.clone(), env.models.clone()),
     );
     let env = Arc::new(env);
-    let mut handlers: Vec<Arc<dyn Handler>> = [FINGERPRINT, VERDICT]
+    let mut handlers: Vec<Arc<dyn Handler>> = [VERDICT]
         .into_iter()
         .map(|kind| {
             Arc::new(Step {
@@ -96,11 +97,22 @@ pub fn handlers(env: AnalysisEnv) -> Vec<Arc<dyn Handler>> {
 }
 
 /// The ledger halves of the split analysis kinds (`analysis::remote`).
-pub fn ledgers(db: Db, config: Arc<Config>) -> Vec<Arc<dyn Ledger>> {
-    let mut ledgers: Vec<Arc<dyn Ledger>> = vec![Arc::new(EnergyLedger {
-        db: db.clone(),
-        limits: config.limits.clone(),
-    })];
+pub fn ledgers(
+    db: Db,
+    config: Arc<Config>,
+    duplicates: Arc<DuplicateCache>,
+) -> Vec<Arc<dyn Ledger>> {
+    let mut ledgers: Vec<Arc<dyn Ledger>> = vec![
+        Arc::new(EnergyLedger {
+            db: db.clone(),
+            limits: config.limits.clone(),
+        }),
+        Arc::new(FingerprintLedger {
+            db: db.clone(),
+            config: config.clone(),
+            duplicates,
+        }),
+    ];
     for kind in [CAPTIONS, MODERATION] {
         ledgers.push(Arc::new(CheckLedger {
             kind,
@@ -113,9 +125,14 @@ pub fn ledgers(db: Db, config: Arc<Config>) -> Vec<Arc<dyn Ledger>> {
 
 /// The compute halves of the split analysis kinds, with `models`.
 pub fn computes(store: Arc<dyn MediaStore>, models: Arc<Mutex<ModelSet>>) -> Vec<Arc<dyn Compute>> {
-    let mut computes: Vec<Arc<dyn Compute>> = vec![Arc::new(EnergyCompute {
-        store: store.clone(),
-    })];
+    let mut computes: Vec<Arc<dyn Compute>> = vec![
+        Arc::new(EnergyCompute {
+            store: store.clone(),
+        }),
+        Arc::new(FingerprintCompute {
+            store: store.clone(),
+        }),
+    ];
     for kind in [CAPTIONS, MODERATION] {
         computes.push(Arc::new(CheckCompute {
             kind,
@@ -141,7 +158,7 @@ impl Handler for Step {
             let payload: ClipJob = serde_json::from_value(ctx.job.payload.clone())
                 .map_err(|e| JobError::Fatal(format!("bad payload: {e}")))?;
             let clip_id = payload.clip_id;
-            match self.step(&ctx, clip_id).await {
+            match self.step(clip_id).await {
                 Ok(next) => Ok(Done {
                     result: json!({ "clip_id": clip_id }),
                     next: next.into_iter().map(|kind| job(kind, clip_id)).collect(),
@@ -160,7 +177,7 @@ impl Handler for Step {
 
 impl Step {
     /// Runs this step for one clip; returns the kinds of the jobs that follow.
-    async fn step(&self, ctx: &JobContext, clip_id: i64) -> anyhow::Result<Vec<&'static str>> {
+    async fn step(&self, clip_id: i64) -> anyhow::Result<Vec<&'static str>> {
         let env = &self.env;
         let clip = clips::get(&env.db, clip_id)
             .await?
@@ -172,10 +189,6 @@ impl Step {
             return Ok(vec![]); // nothing to advise on: ingest refused the file
         }
         match self.kind {
-            FINGERPRINT => {
-                fingerprint_clip(env, ctx, &clip).await?;
-                Ok(vec![CAPTIONS])
-            }
             VERDICT => {
                 let v = compute_verdict(&env.db, &env.config, &clip).await?;
                 store::save_verdict(&env.db, clip_id, &v).await?;
@@ -184,18 +197,6 @@ impl Step {
             other => anyhow::bail!("no analysis step called {other}"),
         }
     }
-}
-
-/// The local path of the clip's normalized file.
-pub(crate) fn normalized_path(
-    env: &AnalysisEnv,
-    clip: &Clip,
-) -> anyhow::Result<std::path::PathBuf> {
-    let digest = clip
-        .normalized_sha256
-        .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("clip {} has no normalized file yet", clip.id))?;
-    env.store.local_path(digest)
 }
 
 /// A check's record from its result; model errors become `failed` or `not_configured`.
@@ -228,46 +229,6 @@ pub(crate) fn record(
         duration_ms: started.elapsed().as_millis() as i64,
         created_at: now_ms(),
     }
-}
-
-/// Fingerprints the normalized file, stores it and the duplicates found through the worker's
-/// index; a file that cannot be fingerprinted fails the `duplicates` check.
-async fn fingerprint_clip(env: &AnalysisEnv, ctx: &JobContext, clip: &Clip) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let path = normalized_path(env, clip)?;
-    let limits = env.config.limits.clone();
-    ctx.progress(0.0, Some("fingerprint"));
-    let made = tokio::task::spawn_blocking(move || fingerprint::fingerprint(&path, &limits))
-        .await
-        .map_err(|e| anyhow::anyhow!("fingerprinting panicked: {e}"))?;
-    let fp = match made {
-        Ok(fp) => fp,
-        Err(e) => {
-            let failed = Err(ModelError::Run {
-                role: "duplicates",
-                reason: e.to_string(),
-            });
-            let rec = record("duplicates", started, failed);
-            return store::save_check(&env.db, clip.id, &rec).await;
-        }
-    };
-    store::save_fingerprint(&env.db, clip.id, &fp).await?;
-    ctx.progress(0.8, Some("duplicates"));
-    let found = env
-        .duplicates
-        .find(&env.db, clip.id, &fp, &env.config.duplicates)
-        .await?;
-    store::save_duplicates(&env.db, clip.id, &found).await?;
-    let summary: Vec<_> = found
-        .iter()
-        .map(|m| json!({ "clip_id": m.clip_id, "score": m.score }))
-        .collect();
-    let rec = record(
-        "duplicates",
-        started,
-        Ok((json!(summary), "dhash+chromaprint".into())),
-    );
-    store::save_check(&env.db, clip.id, &rec).await
 }
 
 /// The checks every verdict expects; `policy` only when the policy check is switched on.

@@ -8,8 +8,10 @@
 //!   and check records. A worker leases them only when it has the model roles the studio has
 //!   configured for them (a GPU box with Whisper, say).
 //!
-//! `analysis.fingerprint` (its duplicate search reads every fingerprint) and
-//! `analysis.verdict` (database only) stay with workers that have the database.
+//! - `analysis.fingerprint`: the worker decodes and hashes; the studio stores the fingerprint
+//!   and searches the duplicates with its index (it reads every fingerprint).
+//!
+//! `analysis.verdict` (database only) stays with workers that have the database.
 
 use std::sync::Arc;
 
@@ -17,11 +19,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use std::sync::Mutex;
+use std::time::Instant;
 
 use super::checks::{self, CaptionsTask, ChecksOutput, ModerationTask};
+use super::dupcache::DuplicateCache;
 use super::energy::{self, EnergyReport};
-use super::jobs::{CAPTIONS, ENERGY, MODERATION, VERDICT};
+use super::fingerprint::{self, Fingerprint};
+use super::jobs::{record, CAPTIONS, ENERGY, FINGERPRINT, MODERATION, VERDICT};
 use super::models::ModelSet;
+use super::store;
+use crate::ai::ModelError;
 use crate::config::{Config, IngestLimits};
 use crate::ingest::clips::{self, ClipState};
 use crate::ingest::steps::ClipJob;
@@ -30,11 +37,32 @@ use crate::jobs::{Done, Job, JobContext, JobError};
 use crate::storage::db::Db;
 use crate::storage::media::MediaStore;
 
+/// The task of a step that reads only the normalized file (energy, fingerprint).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EnergyTask {
+pub struct MediaTask {
     pub clip_id: i64,
     pub normalized: String,
     pub limits: IngestLimits,
+}
+
+/// The [`MediaTask`] of a job, or done when the clip was refused.
+async fn media_task(db: &Db, payload: Value, limits: &IngestLimits) -> Result<Prepared, JobError> {
+    let clip = match open_clip(db, payload).await? {
+        Ok(clip) => clip,
+        Err(done) => return Ok(Prepared::Done(done)),
+    };
+    let clip_id = clip.id;
+    let normalized = clip
+        .normalized_sha256
+        .ok_or_else(|| anyhow::anyhow!("clip {clip_id} has no normalized file yet"))?;
+    let task = MediaTask {
+        clip_id,
+        normalized,
+        limits: limits.clone(),
+    };
+    Ok(Prepared::Task(
+        serde_json::to_value(task).map_err(anyhow::Error::from)?,
+    ))
 }
 
 /// The database half of `analysis.energy`.
@@ -49,24 +77,7 @@ impl Ledger for EnergyLedger {
     }
 
     fn prepare(&self, job: Job) -> BoxFuture<'_, Result<Prepared, JobError>> {
-        Box::pin(async move {
-            let clip = match open_clip(&self.db, job.payload).await? {
-                Ok(clip) => clip,
-                Err(done) => return Ok(Prepared::Done(done)),
-            };
-            let clip_id = clip.id;
-            let normalized = clip
-                .normalized_sha256
-                .ok_or_else(|| anyhow::anyhow!("clip {clip_id} has no normalized file yet"))?;
-            let task = EnergyTask {
-                clip_id,
-                normalized,
-                limits: self.limits.clone(),
-            };
-            Ok(Prepared::Task(
-                serde_json::to_value(task).map_err(anyhow::Error::from)?,
-            ))
-        })
+        Box::pin(media_task(&self.db, job.payload, &self.limits))
     }
 
     fn record(&self, job: Job, output: Value) -> BoxFuture<'_, Result<Done, JobError>> {
@@ -215,7 +226,7 @@ impl Compute for EnergyCompute {
 
     fn compute(&self, task: Value, ctx: JobContext) -> BoxFuture<'_, Result<Value, JobError>> {
         Box::pin(async move {
-            let task: EnergyTask = split::parse("energy task", task)?;
+            let task: MediaTask = split::parse("energy task", task)?;
             ctx.progress(0.0, Some("energy"));
             let store = self.store.clone();
             let report = tokio::task::spawn_blocking(move || -> anyhow::Result<EnergyReport> {
@@ -225,6 +236,111 @@ impl Compute for EnergyCompute {
             .await
             .map_err(|e| anyhow::anyhow!("energy analysis panicked: {e}"))??;
             Ok(serde_json::to_value(report).map_err(anyhow::Error::from)?)
+        })
+    }
+}
+
+/// What fingerprinting made of the normalized file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "made", rename_all = "snake_case")]
+pub enum FingerprintOutput {
+    Fingerprint {
+        fingerprint: Fingerprint,
+        ms: i64,
+    },
+    /// The file could not be fingerprinted: the `duplicates` check fails, not the job.
+    Unreadable {
+        error: String,
+        ms: i64,
+    },
+}
+
+/// The database half of `analysis.fingerprint`: stores the fingerprint and searches the
+/// duplicates with the studio's index (every fingerprint, cached).
+pub struct FingerprintLedger {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub duplicates: Arc<DuplicateCache>,
+}
+
+impl Ledger for FingerprintLedger {
+    fn kind(&self) -> &'static str {
+        FINGERPRINT
+    }
+
+    fn prepare(&self, job: Job) -> BoxFuture<'_, Result<Prepared, JobError>> {
+        Box::pin(media_task(&self.db, job.payload, &self.config.limits))
+    }
+
+    fn record(&self, job: Job, output: Value) -> BoxFuture<'_, Result<Done, JobError>> {
+        Box::pin(async move {
+            let ClipJob { clip_id } = split::parse("analysis payload", job.payload)?;
+            let started = Instant::now();
+            let (mut rec, ms) = match split::output(FINGERPRINT, output)? {
+                FingerprintOutput::Unreadable { error, ms } => {
+                    let failed = Err(ModelError::Run {
+                        role: "duplicates",
+                        reason: error,
+                    });
+                    (record("duplicates", started, failed), ms)
+                }
+                FingerprintOutput::Fingerprint { fingerprint, ms } => {
+                    store::save_fingerprint(&self.db, clip_id, &fingerprint).await?;
+                    let found = self
+                        .duplicates
+                        .find(&self.db, clip_id, &fingerprint, &self.config.duplicates)
+                        .await?;
+                    store::save_duplicates(&self.db, clip_id, &found).await?;
+                    let summary: Vec<_> = found
+                        .iter()
+                        .map(|m| json!({ "clip_id": m.clip_id, "score": m.score }))
+                        .collect();
+                    let made = Ok((json!(summary), "dhash+chromaprint".into()));
+                    (record("duplicates", started, made), ms)
+                }
+            };
+            rec.duration_ms += ms;
+            store::save_check(&self.db, clip_id, &rec).await?;
+            Ok(Done::new(json!({ "clip_id": clip_id })).then(super::jobs::job(CAPTIONS, clip_id)))
+        })
+    }
+
+    fn give_up(&self, job: Job, error: String) -> BoxFuture<'_, anyhow::Result<String>> {
+        Box::pin(async move { Ok(gave_up(&job, &error)) })
+    }
+}
+
+/// The media half of `analysis.fingerprint`: frame hashes and the audio fingerprint.
+pub struct FingerprintCompute {
+    pub store: Arc<dyn MediaStore>,
+}
+
+impl Compute for FingerprintCompute {
+    fn kind(&self) -> &'static str {
+        FINGERPRINT
+    }
+
+    fn compute(&self, task: Value, ctx: JobContext) -> BoxFuture<'_, Result<Value, JobError>> {
+        Box::pin(async move {
+            let task: MediaTask = split::parse("fingerprint task", task)?;
+            ctx.progress(0.0, Some("fingerprint"));
+            let store = self.store.clone();
+            let started = Instant::now();
+            let made = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let path = store.local_path(&task.normalized)?;
+                Ok(fingerprint::fingerprint(&path, &task.limits))
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("fingerprinting panicked: {e}"))??;
+            let ms = started.elapsed().as_millis() as i64;
+            let output = match made {
+                Ok(fingerprint) => FingerprintOutput::Fingerprint { fingerprint, ms },
+                Err(e) => FingerprintOutput::Unreadable {
+                    error: e.to_string(),
+                    ms,
+                },
+            };
+            Ok(serde_json::to_value(output).map_err(anyhow::Error::from)?)
         })
     }
 }
