@@ -59,6 +59,10 @@ enum What {
         size: String,
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
+        /// Also run the same clips through a remote worker (`gala worker --studio` in this
+        /// process, over HTTP to a studio on 127.0.0.1) and compare.
+        #[arg(long)]
+        remote: bool,
     },
     /// Upload one generated file to the studio over tus (PATCH chunks) and compare with copying
     /// the same file on the same disk (copy + fsync).
@@ -200,7 +204,8 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<ExitCode> {
             clips,
             size,
             seconds,
-        } => chain::bench_chain(config, clips, &size, seconds).await,
+            remote,
+        } => chain::bench_chain(config, clips, &size, seconds, remote).await,
         What::Upload {
             size_mb,
             chunk_mb,
