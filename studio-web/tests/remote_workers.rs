@@ -204,6 +204,20 @@ async fn a_remote_worker_ingests_a_clip_through_the_api() {
         assert!(names.contains(&name), "check {name} recorded: {names:?}");
     }
 
+    // The studio times the remote jobs it leased.
+    let metrics = http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"gala_job_seconds_count{kind="ingest.normalize",outcome="done"}"#),
+        "{metrics}"
+    );
+
     // The studio holds every object the worker made, with the bytes its name says.
     let store = &app.state.engine.store;
     for digest in [

@@ -65,6 +65,9 @@ pub trait Studio: Send + Sync + 'static {
 pub struct Dispatch {
     queue: Queue,
     ledgers: HashMap<&'static str, Arc<dyn Ledger>>,
+    /// When this server leased each job still out, for `gala_job_seconds` (a job delivered
+    /// through another server is not timed).
+    leased: Mutex<HashMap<i64, std::time::Instant>>,
 }
 
 impl Dispatch {
@@ -72,6 +75,7 @@ impl Dispatch {
         Dispatch {
             queue,
             ledgers: ledgers.into_iter().map(|l| (l.kind(), l)).collect(),
+            leased: Mutex::default(),
         }
     }
 
@@ -112,7 +116,11 @@ impl Dispatch {
             };
             let ledger = self.ledger(&job.kind)?;
             match ledger.prepare(job.clone()).await {
-                Ok(Prepared::Task(task)) => return Ok(Some(Leased { job, task })),
+                Ok(Prepared::Task(task)) => {
+                    let mut leased = self.leased.lock().unwrap_or_else(|p| p.into_inner());
+                    leased.insert(job.id, std::time::Instant::now());
+                    return Ok(Some(Leased { job, task }));
+                }
                 Ok(Prepared::Done(done)) => {
                     self.queue
                         .complete(job.id, owner, done.result, done.next)
@@ -144,8 +152,29 @@ impl Dispatch {
         };
         let ledger = self.ledger(&job.kind)?;
         match ledger.record(job.clone(), output).await {
-            Ok(done) => self.queue.complete(id, owner, done.result, done.next).await,
+            Ok(done) => {
+                let applied = self
+                    .queue
+                    .complete(id, owner, done.result, done.next)
+                    .await?;
+                if applied {
+                    self.timed(&job, "done");
+                }
+                Ok(applied)
+            }
             Err(e) => self.settle(owner, job, e).await,
+        }
+    }
+
+    /// Records the job's time since this server leased it, under `outcome`.
+    fn timed(&self, job: &Job, outcome: &'static str) {
+        let started = self
+            .leased
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&job.id);
+        if let Some(started) = started {
+            crate::metrics::job_finished(&job.kind, outcome, started.elapsed());
         }
     }
 
@@ -169,7 +198,14 @@ impl Dispatch {
     }
 
     pub async fn release(&self, owner: &str, id: i64) -> anyhow::Result<bool> {
-        self.queue.release(id, owner).await
+        let released = self.queue.release(id, owner).await?;
+        if released {
+            self.leased
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+        }
+        Ok(released)
     }
 
     /// The job when `owner` holds its lease now.
@@ -189,10 +225,17 @@ impl Dispatch {
     /// Applies a failed try: back to the queue, or failed for good.
     async fn settle(&self, owner: &str, job: Job, error: JobError) -> anyhow::Result<bool> {
         let (id, ledger) = (job.id, self.ledger(&job.kind)?.clone());
-        match settle(ledger.as_ref(), job, error).await {
-            JobError::Retry(e) => self.queue.retry_later(id, owner, &format!("{e:#}")).await,
-            JobError::Fatal(reason) => self.queue.fail(id, owner, &reason).await,
+        let (applied, outcome) = match settle(ledger.as_ref(), job.clone(), error).await {
+            JobError::Retry(e) => (
+                self.queue.retry_later(id, owner, &format!("{e:#}")).await?,
+                "retry",
+            ),
+            JobError::Fatal(reason) => (self.queue.fail(id, owner, &reason).await?, "failed"),
+        };
+        if applied {
+            self.timed(&job, outcome);
         }
+        Ok(applied)
     }
 }
 
@@ -429,7 +472,6 @@ impl RemotePool {
             lease_lost,
             inner.timing.heartbeat_every,
         )));
-        let started = std::time::Instant::now();
         let mut task = AbortOnDrop(tokio::spawn(
             async move { compute.compute(task, ctx).await },
         ));
@@ -441,7 +483,7 @@ impl RemotePool {
             Ok(Err(JobError::Retry(e))) => ("retry", Delivery::Failure(format!("{e:#}"), true)),
             Err(join) => ("panicked", Delivery::Failure(join_error_text(join), true)),
         };
-        crate::metrics::job_finished(&kind, label, started.elapsed());
+        // Timed by the studio (`gala_job_seconds`), which serves the metrics.
         let applied = self.deliver(slot, id, delivery).await;
         self.busy().remove(&slot);
         match applied {
