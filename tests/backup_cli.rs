@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{text, Sandbox};
+use common::{text, KillOnDrop, Sandbox};
 use gala_pipeline::jobs::{JobState, NewJob, Queue};
 use gala_pipeline::storage::testing::TestDb;
 use gala_pipeline::storage::{sha256_file, Db};
@@ -245,13 +245,4 @@ async fn failed_jobs_run_again_and_a_clip_is_ingested_again() {
         },
     )
     .await;
-}
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -13,11 +13,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{make_clip, wait_for};
+use common::{csrf, free_port, make_clip, post, wait_for, KillOnDrop};
 use gala_pipeline::analysis;
 use gala_pipeline::ingest::clips::{self, ClipState};
 use gala_pipeline::ingest::steps;
@@ -61,25 +61,7 @@ fn gala(config: &Path) -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills the child when dropped (a failed assertion leaves nothing running).
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(config: &Path) -> (Proc, String) {
+fn serve(config: &Path) -> (KillOnDrop, String) {
     let port = free_port();
     let child = gala(config)
         .args([
@@ -91,10 +73,10 @@ fn serve(config: &Path) -> (Proc, String) {
         ])
         .spawn()
         .unwrap();
-    (Proc(child), format!("http://127.0.0.1:{port}"))
+    (KillOnDrop(child), format!("http://127.0.0.1:{port}"))
 }
 
-fn worker(config: &Path, studio: &str, name: &str) -> Proc {
+fn worker(config: &Path, studio: &str, name: &str) -> KillOnDrop {
     let child = gala(config)
         .args([
             "worker",
@@ -109,7 +91,7 @@ fn worker(config: &Path, studio: &str, name: &str) -> Proc {
         ])
         .spawn()
         .unwrap();
-    Proc(child)
+    KillOnDrop(child)
 }
 
 async fn ready(http: &reqwest::Client, base: &str) -> bool {
@@ -119,27 +101,9 @@ async fn ready(http: &reqwest::Client, base: &str) -> bool {
     }
 }
 
-async fn csrf(http: &reqwest::Client, base: &str) -> String {
-    let v: Value = http
-        .get(format!("{base}/api/csrf"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["csrf_token"].as_str().unwrap().to_string()
-}
-
-async fn post(http: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
-    let token = csrf(http, base).await;
-    let r = http
-        .post(format!("{base}{path}"))
-        .header("X-CSRF-Token", token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+/// A JSON POST that must succeed; its answer.
+async fn post_ok(http: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
+    let r = post(http, base, path, body).await;
     assert!(r.status().is_success(), "{path}: {}", r.status());
     r.json().await.unwrap_or(Value::Null)
 }
@@ -232,14 +196,14 @@ async fn two_studios_and_two_workers_survive_kills_and_a_database_restart() {
     let queue = Queue::new(db.clone(), Default::default());
 
     // A creator signs up on A, logs in on B; submissions alternate between the servers.
-    post(
+    post_ok(
         &http,
         &a,
         "/api/accounts",
         json!({ "email": "maker@example.org", "display_name": "Maker", "password": PASSWORD }),
     )
     .await;
-    post(
+    post_ok(
         &http,
         &b,
         "/api/session",
@@ -249,7 +213,7 @@ async fn two_studios_and_two_workers_survive_kills_and_a_database_restart() {
     let mut sent = Vec::new();
     for i in 0..CLIPS {
         let (first, second) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        let sub = post(
+        let sub = post_ok(
             &http,
             first,
             "/api/submissions",
@@ -298,12 +262,12 @@ async fn two_studios_and_two_workers_survive_kills_and_a_database_restart() {
     w1.0.wait().unwrap();
     let killed_at = Instant::now();
     let _w3 = worker(&worker_cfgs[2], &a, "w-three");
-    let (retaken, _) = wait_for(
+    let retaken = wait_for(
         Duration::from_secs(60),
         "the killed job to run again",
         || async {
             let j = queue.get(victim.id).await.ok()??;
-            (j.attempts >= 2 || j.state == JobState::Done).then_some((j.attempts, ()))
+            (j.attempts >= 2 || j.state == JobState::Done).then_some(j.attempts)
         },
     )
     .await;

@@ -3,29 +3,12 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::Sandbox;
+use common::{csrf, free_port, post, KillOnDrop, Sandbox};
 use serde_json::{json, Value};
-
-struct Studio(Child);
-
-impl Drop for Studio {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn wait_until_up(client: &reqwest::Client, base: &str) {
     let start = Instant::now();
@@ -38,29 +21,6 @@ async fn wait_until_up(client: &reqwest::Client, base: &str) {
     }
 }
 
-async fn csrf(client: &reqwest::Client, base: &str) -> String {
-    let v: Value = client
-        .get(format!("{base}/api/csrf"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["csrf_token"].as_str().unwrap().to_string()
-}
-
-async fn post(client: &reqwest::Client, base: &str, path: &str, body: Value) -> reqwest::Response {
-    let token = csrf(client, base).await;
-    client
-        .post(format!("{base}{path}"))
-        .header("X-CSRF-Token", token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_creator_uploads_through_the_studio_and_the_clip_becomes_ready() {
     let sb = Sandbox::new();
@@ -71,7 +31,7 @@ async fn a_creator_uploads_through_the_studio_and_the_clip_becomes_ready() {
     );
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let _studio = Studio(
+    let _studio = KillOnDrop(
         sb.gala()
             .args([
                 "serve",

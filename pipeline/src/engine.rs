@@ -109,8 +109,7 @@ pub fn remote_kinds() -> Vec<String> {
         .iter()
         .map(|k| k.to_string())
         .collect();
-    use crate::analysis::jobs::{CAPTIONS, ENERGY, FINGERPRINT, MODERATION};
-    kinds.extend([FINGERPRINT, ENERGY, CAPTIONS, MODERATION].map(String::from));
+    kinds.extend(crate::analysis::jobs::SPLIT_KINDS.map(String::from));
     kinds
 }
 

@@ -23,23 +23,11 @@ fn root() -> PathBuf {
 
 /// A one-second test pattern with a tone, small enough for a quick upload.
 fn make_clip(dir: &Path) -> PathBuf {
-    let out = dir.join("clip.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=duration=1:size=320x240:rate=10",
-        ])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=1"])
-        .args(["-pix_fmt", "yuv420p", "-shortest", "-y"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg (scripts/install-debian-deps.sh)");
-    assert!(status.success());
-    out
+    common::make_clip(
+        dir,
+        "testsrc=duration=1:size=320x240:rate=10",
+        &["-f", "lavfi", "-i", "sine=frequency=440:duration=1"],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

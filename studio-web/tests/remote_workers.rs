@@ -22,25 +22,9 @@ use serde_json::json;
 
 const TOKEN: &str = "let-me-work";
 
-/// A 320x240 test pattern over `audio` (an ffmpeg input: lavfi or a file).
+/// A four-second test pattern over `audio` (ffmpeg input arguments).
 fn make_clip(dir: &Path, audio: &[&str]) -> PathBuf {
-    let out = dir.join("clip.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=duration=4:size=320x240:rate=25",
-        ])
-        .args(audio)
-        .args(["-pix_fmt", "yuv420p", "-shortest", "-y"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg (scripts/install-debian-deps.sh)");
-    assert!(status.success());
-    out
+    common::make_clip(dir, "testsrc=duration=4:size=320x240:rate=25", audio)
 }
 
 /// The studio's small house format and worker token.

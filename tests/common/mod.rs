@@ -130,3 +130,53 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A free loopback port (for a server process the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed (and reaped) when dropped, so a failed assertion leaves nothing
+/// running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The CSRF token `client` must send to the studio at `base` now.
+pub async fn csrf(client: &reqwest::Client, base: &str) -> String {
+    let v: serde_json::Value = client
+        .get(format!("{base}/api/csrf"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["csrf_token"].as_str().unwrap().to_string()
+}
+
+/// A JSON POST to the studio at `base` with the right CSRF header.
+pub async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    let token = csrf(client, base).await;
+    client
+        .post(format!("{base}{path}"))
+        .header("X-CSRF-Token", token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}

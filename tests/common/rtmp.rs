@@ -2,7 +2,7 @@
 //! port, recording every stream it receives (one FLV per publish) so the test can probe what
 //! arrived. Killed and restarted at will.
 
-use std::net::TcpListener;
+use super::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -110,14 +110,6 @@ impl Drop for RtmpServer {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One packet of a received stream (times in seconds).

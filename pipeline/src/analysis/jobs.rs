@@ -39,6 +39,9 @@ pub const ENERGY: &str = "analysis.energy";
 /// Every job kind of the analysis chain.
 pub const KINDS: [&str; 5] = [FINGERPRINT, CAPTIONS, MODERATION, VERDICT, ENERGY];
 
+/// The kinds split for remote workers (`analysis::remote`): all but the verdict.
+pub const SPLIT_KINDS: [&str; 4] = [FINGERPRINT, ENERGY, CAPTIONS, MODERATION];
+
 /// The job `kind` for a clip, filed under the clip's subject.
 pub fn job(kind: &str, clip_id: i64) -> NewJob {
     NewJob::new(kind, json!(ClipJob { clip_id }))
@@ -75,24 +78,17 @@ impl AnalysisEnv {
     }
 }
 
-/// The handlers of the analysis chain; `analysis.energy` is split (`analysis::remote`), its
-/// two halves run in turn.
+/// The handlers of the analysis chain: the split kinds (`analysis::remote`) run their two
+/// halves in turn; the verdict reads and writes only the database.
 pub fn handlers(env: AnalysisEnv) -> Vec<Arc<dyn Handler>> {
-    let split = Local::pair(
+    let mut handlers = Local::pair(
         ledgers(env.db.clone(), env.config.clone(), env.duplicates.clone()),
         computes(env.store.clone(), env.models.clone()),
     );
-    let env = Arc::new(env);
-    let mut handlers: Vec<Arc<dyn Handler>> = [VERDICT]
-        .into_iter()
-        .map(|kind| {
-            Arc::new(Step {
-                kind,
-                env: env.clone(),
-            }) as Arc<dyn Handler>
-        })
-        .collect();
-    handlers.extend(split);
+    handlers.push(Arc::new(VerdictHandler {
+        db: env.db,
+        config: env.config,
+    }));
     handlers
 }
 
@@ -143,14 +139,15 @@ pub fn computes(store: Arc<dyn MediaStore>, models: Arc<Mutex<ModelSet>>) -> Vec
     computes
 }
 
-struct Step {
-    kind: &'static str,
-    env: Arc<AnalysisEnv>,
+/// `analysis.verdict`: QC, duplicates and checks as stored → the clip's verdict.
+struct VerdictHandler {
+    db: Db,
+    config: Arc<Config>,
 }
 
-impl Handler for Step {
+impl Handler for VerdictHandler {
     fn kind(&self) -> &'static str {
-        self.kind
+        VERDICT
     }
 
     fn run(&self, ctx: JobContext) -> JobFuture<'_> {
@@ -158,15 +155,12 @@ impl Handler for Step {
             let payload: ClipJob = serde_json::from_value(ctx.job.payload.clone())
                 .map_err(|e| JobError::Fatal(format!("bad payload: {e}")))?;
             let clip_id = payload.clip_id;
-            match self.step(clip_id).await {
-                Ok(next) => Ok(Done {
-                    result: json!({ "clip_id": clip_id }),
-                    next: next.into_iter().map(|kind| job(kind, clip_id)).collect(),
-                }),
+            match self.decide(clip_id).await {
+                Ok(()) => Ok(Done::new(json!({ "clip_id": clip_id }))),
                 Err(e) if ctx.job.attempts >= ctx.job.max_attempts => {
                     Err(JobError::Fatal(format!(
-                        "{} failed after {} attempts: {e:#}",
-                        self.kind, ctx.job.attempts
+                        "{VERDICT} failed after {} attempts: {e:#}",
+                        ctx.job.attempts
                     )))
                 }
                 Err(e) => Err(JobError::Retry(e)),
@@ -175,27 +169,19 @@ impl Handler for Step {
     }
 }
 
-impl Step {
-    /// Runs this step for one clip; returns the kinds of the jobs that follow.
-    async fn step(&self, clip_id: i64) -> anyhow::Result<Vec<&'static str>> {
-        let env = &self.env;
-        let clip = clips::get(&env.db, clip_id)
+impl VerdictHandler {
+    async fn decide(&self, clip_id: i64) -> anyhow::Result<()> {
+        let clip = clips::get(&self.db, clip_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("clip {clip_id} does not exist"))?;
         if matches!(
             clip.state,
             clips::ClipState::Rejected | clips::ClipState::Failed
         ) {
-            return Ok(vec![]); // nothing to advise on: ingest refused the file
+            return Ok(()); // nothing to advise on: ingest refused the file
         }
-        match self.kind {
-            VERDICT => {
-                let v = compute_verdict(&env.db, &env.config, &clip).await?;
-                store::save_verdict(&env.db, clip_id, &v).await?;
-                Ok(vec![])
-            }
-            other => anyhow::bail!("no analysis step called {other}"),
-        }
+        let v = compute_verdict(&self.db, &self.config, &clip).await?;
+        store::save_verdict(&self.db, clip_id, &v).await
     }
 }
 

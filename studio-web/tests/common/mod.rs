@@ -236,3 +236,18 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A 320x240 test pattern (`video`: its lavfi duration and rate) over `audio` (ffmpeg input
+/// arguments: lavfi or a file), written to `dir/clip.mp4`.
+pub fn make_clip(dir: &std::path::Path, video: &str, audio: &[&str]) -> std::path::PathBuf {
+    let out = dir.join("clip.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", video])
+        .args(audio)
+        .args(["-pix_fmt", "yuv420p", "-shortest", "-y"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg (scripts/install-debian-deps.sh)");
+    assert!(status.success());
+    out
+}
