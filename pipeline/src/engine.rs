@@ -65,7 +65,12 @@ impl Engine {
             self.config.clone(),
             Arc::new(crate::analysis::dupcache::DuplicateCache::new()),
         ));
+        ledgers.push(self.render_ledger());
         Dispatch::new(self.queue.clone(), ledgers)
+    }
+
+    fn render_ledger(&self) -> Arc<dyn crate::jobs::split::Ledger> {
+        crate::render::job::ledger(self.db.clone(), self.store.clone(), self.config.clone())
     }
 
     /// A worker pool that runs every job kind this engine knows (ingest, analysis, render),
@@ -83,9 +88,13 @@ impl Engine {
     ) -> WorkerPool {
         let mut handlers = steps::handlers(self.ingest_env());
         handlers.extend(crate::analysis::jobs::handlers(self.analysis_env(loader)));
-        handlers.push(Arc::new(crate::render::job::RenderHandler {
-            engine: self.clone(),
-        }));
+        handlers.extend(crate::jobs::split::Local::pair(
+            vec![self.render_ledger()],
+            vec![crate::render::job::compute(
+                self.store.clone(),
+                &self.config,
+            )],
+        ));
         WorkerPool::new(self.queue.clone(), handlers, concurrency, name.to_string())
     }
 }
@@ -97,9 +106,10 @@ pub fn remote_computes(store: Arc<dyn MediaStore>, config: &Config) -> Vec<Arc<d
     let mut computes = crate::ingest::compute::computes(store.clone(), config.data_dir.join("tmp"));
     let models = ModelSet::new(Arc::new(ConfiguredLoader), config.models.clone());
     computes.extend(crate::analysis::jobs::computes(
-        store,
+        store.clone(),
         Arc::new(std::sync::Mutex::new(models)),
     ));
+    computes.push(crate::render::job::compute(store, config));
     computes
 }
 
@@ -110,6 +120,7 @@ pub fn remote_kinds() -> Vec<String> {
         .map(|k| k.to_string())
         .collect();
     kinds.extend(crate::analysis::jobs::SPLIT_KINDS.map(String::from));
+    kinds.push(crate::render::job::KIND.to_string());
     kinds
 }
 

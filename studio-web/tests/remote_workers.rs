@@ -4,6 +4,7 @@
 //! The API refuses wrong tokens, objects whose bytes do not match their name, and a stopped
 //! worker's token. Captions go only to a worker that has the captions model the studio
 //! configured (the real Whisper tiny.en of the test models), which transcribes spoken words.
+//! A show is rendered on a worker and its master downloaded from the studio.
 
 mod common;
 
@@ -14,9 +15,14 @@ use common::spawn_app_with;
 use gala_pipeline::analysis;
 use gala_pipeline::ingest::clips::{self, ClipState};
 use gala_pipeline::ingest::steps;
-use gala_pipeline::jobs::JobState;
+use gala_pipeline::jobs::split::Local;
+use gala_pipeline::jobs::{JobState, WorkerPool};
+use gala_pipeline::render::job as render_job;
+use gala_pipeline::show::store as show_store;
+use gala_pipeline::show::{Act, HostCard, Item, ItemKind, RunningOrder, ShowMeta};
 use gala_pipeline::storage::sha256_file;
 use gala_pipeline::Config;
+use gala_studio::auth::Role;
 use gala_studio::workers::{self, RemoteOptions};
 use serde_json::json;
 
@@ -364,4 +370,215 @@ async fn captions_go_only_to_a_worker_with_the_model() {
     assert_eq!(next[0].kind, analysis::jobs::MODERATION);
     stop.send(()).unwrap();
     gpu.await.unwrap().unwrap();
+}
+
+fn item(id: u64, kind: ItemKind) -> Item {
+    Item {
+        id,
+        locked: false,
+        kind,
+    }
+}
+
+/// A show of the ingested clip between a spoken host card (planned too short for its line), a
+/// bumper, and an act whose clip is gone (it airs as a slate).
+async fn show_of(db: &gala_pipeline::storage::db::Db, clip_id: i64) -> i64 {
+    let act = |clip_id, title: &str| Act {
+        submission_id: 1,
+        version_number: 1,
+        clip_id,
+        title: title.into(),
+        creator: "Remote Rita".into(),
+        creator_id: 1,
+        category: "music".into(),
+        clip_ms: 4000,
+        in_ms: 500,
+        out_ms: 3500,
+    };
+    let items = vec![
+        item(
+            1,
+            ItemKind::HostCard(HostCard {
+                line: "Welcome back. Our next act was rendered far away.".into(),
+                language: "en".into(),
+                writer: "director".into(),
+                clip_id: None,
+                duration_ms: 1000,
+            }),
+        ),
+        item(2, ItemKind::Act(act(clip_id, "Test Pattern Waltz"))),
+        item(
+            3,
+            ItemKind::Bumper {
+                template: "bumper".into(),
+                text: "GALA".into(),
+                duration_ms: 2000,
+            },
+        ),
+        item(4, ItemKind::Act(act(999, "Lost act"))),
+    ];
+    let meta = ShowMeta {
+        title: "Remote render".into(),
+        starts_at: "2026-11-29T20:00".into(),
+        target_ms: 60_000,
+        tolerance_ms: 30_000,
+        house_format: "default".into(),
+    };
+    let order = RunningOrder { items, next_id: 5 };
+    show_store::create(db, meta, order, None).await.unwrap().id
+}
+
+/// Frames of the master's video stream, by ffprobe.
+fn video_frames(path: &Path) -> u64 {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_packets"])
+        .args(["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_worker_renders_the_show_and_the_director_downloads_it() {
+    let app = spawn_app_with(studio_config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(
+        dir.path(),
+        &["-f", "lavfi", "-i", "sine=frequency=330:duration=4"],
+    );
+    let env = app.state.engine.ingest_env();
+    let clip_id = steps::submit_file(&env, &clip, "waltz.mp4").await.unwrap();
+    let db = app.state.engine.db.clone();
+    let queue = app.state.engine.queue.clone();
+    let (stop, worker) = start_worker(&app.base, dir.path(), "farm", |_| {});
+    wait_until(&worker, "the clip ready", || async {
+        clips::get(&db, clip_id).await.unwrap().unwrap().state == ClipState::Ready
+    })
+    .await;
+
+    // The render runs on the worker, which has neither the database nor the studio's disk.
+    let show_id = show_of(&db, clip_id).await;
+    let job_id = queue.enqueue(render_job::new_job(show_id)).await.unwrap();
+    wait_until(&worker, "the render done", || async {
+        let job = queue.get(job_id).await.unwrap().unwrap();
+        assert_ne!(job.state, JobState::Failed, "{:?}", job.last_error);
+        job.state == JobState::Done
+    })
+    .await;
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+    let job = queue.get(job_id).await.unwrap().unwrap();
+    assert!(job.lease_owner.unwrap().contains("-farm/"));
+    let result = job.result.unwrap();
+    assert_eq!(result["version"], 1);
+    let problems = result["problems"].to_string();
+    assert!(
+        problems.contains("item 4") && problems.contains("999"),
+        "{problems}"
+    );
+
+    // The host's line is longer than 1 s: the show took over the card's spoken length.
+    assert_eq!(result["card_lengths_saved"]["version"], 2, "{result}");
+    let show = show_store::get(&db, show_id).await.unwrap();
+    let card_ms = show.order.items[0].duration_ms();
+    assert!(card_ms > 2000, "the spoken card lasts {card_ms} ms");
+
+    // The master and its sidecars are in the studio's store, each hashing to its name; the
+    // master has the frames of the show as it now stands.
+    let store = app.state.engine.store.clone();
+    let master = result["master"].as_str().unwrap().to_string();
+    let master_path = store.local_path(&master).unwrap();
+    assert_eq!(sha256_file(&master_path).unwrap(), master);
+    let planned: i64 = show.order.items.iter().map(|i| i.duration_ms()).sum();
+    let frames = video_frames(&master_path);
+    assert_eq!(frames, result["frames"].as_u64().unwrap());
+    assert!(
+        (frames as i64 - planned * 25 / 1000).abs() <= 4,
+        "{frames} frames for {planned} ms"
+    );
+    for suffix in render_job::SIDECARS {
+        let digest = result["sidecars"][suffix]
+            .as_str()
+            .unwrap_or_else(|| panic!("{suffix}: {result}"));
+        assert_eq!(
+            sha256_file(&store.local_path(digest).unwrap()).unwrap(),
+            digest
+        );
+    }
+
+    // A director downloads them (with Range); a creator may not; unknown names are 404.
+    let director = app.logged_in("director@example.org", Role::Director).await;
+    let url = |file: &str| app.url(&format!("/api/shows/{show_id}/render/{job_id}/{file}"));
+    let got = director.get(url("master.mp4")).send().await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "video/mp4");
+    assert!(got.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(&format!("show-{show_id}.mp4")));
+    let bytes = got.bytes().await.unwrap();
+    assert_eq!(
+        bytes.len() as u64,
+        std::fs::metadata(&master_path).unwrap().len()
+    );
+    let part = director
+        .get(url("master.mp4"))
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap().len(), 100);
+    let rundown = director.get(url("rundown.csv")).send().await.unwrap();
+    assert_eq!(rundown.status(), 200);
+    let rundown = rundown.text().await.unwrap();
+    assert!(
+        rundown.contains("Test Pattern Waltz") && rundown.contains("Lost act"),
+        "{rundown}"
+    );
+    for file in ["master.mkv", "..", "rundown.txt"] {
+        let r = director.get(url(file)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{file}");
+    }
+    let creator = app.logged_in("creator@example.org", Role::Creator).await;
+    let r = creator.get(url("master.mp4")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let page = director
+        .get(app.url(&format!("/shows/{show_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("/api/shows/{show_id}/render/{job_id}/master.mp4")),
+        "the show page links the master"
+    );
+
+    // The same kind on a local pool (both halves in one worker) renders the new version,
+    // whose card already has its spoken length: nothing more to save.
+    let engine = &app.state.engine;
+    let local = WorkerPool::new(
+        queue.clone(),
+        Local::pair(
+            vec![render_job::ledger(
+                db.clone(),
+                store.clone(),
+                engine.config.clone(),
+            )],
+            vec![render_job::compute(store.clone(), &engine.config)],
+        ),
+        1,
+        "local".into(),
+    );
+    let again = queue.enqueue(render_job::new_job(show_id)).await.unwrap();
+    assert_eq!(local.run_one("local-0").await.unwrap(), Some(again));
+    let job = queue.get(again).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done, "{:?}", job.last_error);
+    let result = job.result.unwrap();
+    assert_eq!(result["version"], 2);
+    assert!(result["card_lengths_saved"].is_null(), "{result}");
+    assert_eq!(result["frames"].as_u64().unwrap(), frames);
 }

@@ -14,6 +14,8 @@
 //! - [`text`]: the CJK-capable font; text and boxes drawn into YUV pictures.
 //! - [`wrap`]: line breaking (per word, per CJK character, kinsoku).
 //! - [`export`]: rundown CSV / JSON and OpenTimelineIO.
+//! - [`show`]: a stored show to a plan; [`job`]: the `render.show` job, split for remote
+//!   workers; [`look`]: the configured fonts and templates, carried as objects.
 
 mod assemble;
 mod audio;
@@ -22,6 +24,7 @@ pub mod cards;
 pub mod export;
 pub(crate) mod graphics;
 pub mod job;
+pub mod look;
 mod mux;
 mod play;
 pub mod segment;

@@ -1,26 +1,84 @@
-//! From a stored show to a [`RenderPlan`]: acts resolve to their normalized clips in the
-//! media store with their current captions, and every other item (host card, bumper, break,
-//! slate) is rendered from its template by `render::cards` into a segment file, the host's
-//! line spoken. A card that fails to render airs as a plain slate of the same length.
+//! From a stored show to a [`RenderPlan`], in two steps so that the second can run on a
+//! machine without the database (a remote worker, `render::job`):
+//!
+//! 1. [`describe`] (database): acts become their normalized clip's digest with its current
+//!    captions; every other item (host card, bumper, break, slate) becomes the [`CardSpec`] of
+//!    its template. An act that cannot be resolved becomes a slate and a problem.
+//! 2. [`build`] (media store only): clips are fetched from the store and cards rendered by
+//!    `render::cards` into segment files, the host's line spoken. A card that fails to render,
+//!    or a clip the store does not hold, airs as a plain slate of the same length.
 
 use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 
 use super::cards::{CardRenderer, CardSpec};
 use super::segment::Segment;
 use super::{CaptionMode, LowerThird, PlanItem, RenderPlan, Source};
+use crate::ai::captions::Cue;
 use crate::ai::RunControl;
 use crate::analysis::captions;
+use crate::config::HouseFormat;
 use crate::engine::Engine;
 use crate::ingest::clips;
 use crate::show::{ItemId, ItemKind, ShowRecord};
+use crate::storage::db::Db;
+use crate::storage::media::MediaStore;
 use crate::voice::Voice;
 
 /// A host card whose spoken line made it longer (or shorter) than the show said.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CardLength {
     pub item: ItemId,
     pub planned_ms: i64,
     pub rendered_ms: i64,
+}
+
+/// One item of a show as the render needs it: no database, objects by digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShowItem {
+    pub id: ItemId,
+    /// `act`, `host_card`, `bumper`, `break` or `slate` (for the rundown).
+    pub kind: String,
+    /// The chapter title.
+    pub title: String,
+    /// The creator's name for acts, empty otherwise.
+    pub creator: String,
+    pub source: ItemSource,
+}
+
+/// Where a [`ShowItem`]'s picture and sound come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum ItemSource {
+    /// An act: its normalized clip (by digest) from `in_ms` to `out_ms`, with its captions.
+    Clip {
+        normalized: String,
+        in_ms: i64,
+        out_ms: i64,
+        lower_third: (String, String),
+        cues: Vec<Cue>,
+    },
+    /// A card rendered from its template.
+    Card { spec: CardSpec },
+    /// A plain slate.
+    Slate { text: String, duration_ms: i64 },
+}
+
+/// A show described for the render.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Described {
+    pub items: Vec<ShowItem>,
+    /// Items that could not be resolved and air as slates, with the reason.
+    pub problems: Vec<(ItemId, String)>,
+}
+
+/// The render's items made from a [`Described`] show.
+pub struct Built {
+    pub items: Vec<PlanItem>,
+    pub card_lengths: Vec<CardLength>,
+    /// The described show's problems, and the cards and clips that air as slates.
+    pub problems: Vec<(ItemId, String)>,
 }
 
 /// The plan, plus the cards whose length the show should take over.
@@ -31,37 +89,25 @@ pub struct ResolvedShow {
     pub problems: Vec<(ItemId, String)>,
 }
 
-/// Resolves `show` for rendering; card segments are written into `work`. Card rendering is
-/// blocking work: call this from a blocking thread (it uses `handle` for the database).
-pub fn resolve(
-    engine: &Engine,
-    handle: &tokio::runtime::Handle,
-    show: &ShowRecord,
-    voice: Option<&dyn Voice>,
-    work: &Path,
-) -> anyhow::Result<ResolvedShow> {
-    let cfg = &engine.config;
-    let cards = CardRenderer::new(&cfg.cards)?;
+/// Reads what the render needs of `show` from the database.
+pub async fn describe(db: &Db, show: &ShowRecord) -> anyhow::Result<Described> {
     let mut items = Vec::with_capacity(show.order.items.len());
-    let (mut card_lengths, mut problems) = (Vec::new(), Vec::new());
+    let mut problems = Vec::new();
     for item in &show.order.items {
         let duration_ms = item.duration_ms();
         let (kind, title, creator, source) = match &item.kind {
             ItemKind::Act(act) => {
-                let source = match handle.block_on(act_source(engine, act.clip_id)) {
-                    Ok((path, cues)) => Source::Act {
-                        path,
+                let source = match act_source(db, act.clip_id).await {
+                    Ok((normalized, cues)) => ItemSource::Clip {
+                        normalized,
                         in_ms: act.in_ms,
                         out_ms: act.out_ms,
-                        lower_third: Some(LowerThird {
-                            title: act.title.clone(),
-                            credit: act.creator.clone(),
-                        }),
+                        lower_third: (act.title.clone(), act.creator.clone()),
                         cues,
                     },
                     Err(e) => {
                         problems.push((item.id, format!("{e:#}")));
-                        Source::Slate {
+                        ItemSource::Slate {
                             text: format!("{} — {}", act.title, act.creator),
                             duration_ms,
                         }
@@ -71,18 +117,82 @@ pub fn resolve(
             }
             other => {
                 let spec = CardSpec::for_item(other, &show.meta.title).expect("not an act");
+                let title = card_text(&spec);
+                (
+                    kind_name(other),
+                    title,
+                    String::new(),
+                    ItemSource::Card { spec },
+                )
+            }
+        };
+        items.push(ShowItem {
+            id: item.id,
+            kind: kind.into(),
+            title,
+            creator,
+            source,
+        });
+    }
+    Ok(Described { items, problems })
+}
+
+/// Makes the render's items: clips from `store`, cards rendered into `work` (host lines spoken
+/// by `voice`; none: silent). Blocking. A clip the store cannot fetch is an error (it may
+/// answer on a retry); one it does not hold airs as a slate.
+pub fn build(
+    show: &Described,
+    store: &dyn MediaStore,
+    cards: &CardRenderer,
+    house: &HouseFormat,
+    voice: Option<&dyn Voice>,
+    work: &Path,
+) -> anyhow::Result<Built> {
+    let mut items = Vec::with_capacity(show.items.len());
+    let mut card_lengths = Vec::new();
+    let mut problems = show.problems.clone();
+    for item in &show.items {
+        let source = match &item.source {
+            ItemSource::Clip {
+                normalized,
+                in_ms,
+                out_ms,
+                lower_third: (title, credit),
+                cues,
+            } => {
+                if store.exists(normalized)? {
+                    Source::Act {
+                        path: store.local_path(normalized)?,
+                        in_ms: *in_ms,
+                        out_ms: *out_ms,
+                        lower_third: Some(LowerThird {
+                            title: title.clone(),
+                            credit: credit.clone(),
+                        }),
+                        cues: cues.clone(),
+                    }
+                } else {
+                    problems.push((
+                        item.id,
+                        format!("clip {normalized} is not in the media store"),
+                    ));
+                    Source::Slate {
+                        text: format!("{title} — {credit}"),
+                        duration_ms: out_ms - in_ms,
+                    }
+                }
+            }
+            ItemSource::Card { spec } => {
                 let out = work.join(format!("card-{}.mkv", item.id));
                 let mut progress = |_: f64| {};
                 let mut ctl = RunControl::unlimited(&mut progress);
                 let voice = if spec.speak { voice } else { None };
-                let source = match cards.render(&spec, &cfg.house, voice, &out, &mut ctl) {
+                match cards.render(spec, house, voice, &out, &mut ctl) {
                     Ok(report) => {
-                        if report.duration_ms != duration_ms
-                            && matches!(other, ItemKind::HostCard(_))
-                        {
+                        if report.duration_ms != spec.duration_ms && item.kind == "host_card" {
                             card_lengths.push(CardLength {
                                 item: item.id,
-                                planned_ms: duration_ms,
+                                planned_ms: spec.duration_ms,
                                 rendered_ms: report.duration_ms,
                             });
                         }
@@ -94,32 +204,63 @@ pub fn resolve(
                     Err(e) => {
                         problems.push((item.id, format!("card: {e}")));
                         Source::Slate {
-                            text: card_text(&spec),
-                            duration_ms,
+                            text: card_text(spec),
+                            duration_ms: spec.duration_ms,
                         }
                     }
-                };
-                (kind_name(other), card_text(&spec), String::new(), source)
+                }
             }
+            ItemSource::Slate { text, duration_ms } => Source::Slate {
+                text: text.clone(),
+                duration_ms: *duration_ms,
+            },
         };
         items.push(PlanItem {
             id: item.id,
-            kind: kind.into(),
-            title,
-            creator,
+            kind: item.kind.clone(),
+            title: item.title.clone(),
+            creator: item.creator.clone(),
             source,
         });
     }
+    Ok(Built {
+        items,
+        card_lengths,
+        problems,
+    })
+}
+
+/// Resolves `show` for rendering on this machine (both steps); card segments are written
+/// into `work`. Blocking work: call this from a blocking thread (it uses `handle` for the
+/// database).
+pub fn resolve(
+    engine: &Engine,
+    handle: &tokio::runtime::Handle,
+    show: &ShowRecord,
+    voice: Option<&dyn Voice>,
+    work: &Path,
+) -> anyhow::Result<ResolvedShow> {
+    let cfg = &engine.config;
+    let cards = CardRenderer::new(&cfg.cards)?;
+    let described = handle.block_on(describe(&engine.db, show))?;
+    let built = build(
+        &described,
+        engine.store.as_ref(),
+        &cards,
+        &cfg.house,
+        voice,
+        work,
+    )?;
     Ok(ResolvedShow {
         plan: RenderPlan {
             house: cfg.house.clone(),
-            items,
+            items: built.items,
             captions: CaptionMode::from_config(&cfg.render.captions),
             config: cfg.render.clone(),
             limits: cfg.limits.clone(),
         },
-        card_lengths,
-        problems,
+        card_lengths: built.card_lengths,
+        problems: built.problems,
     })
 }
 
@@ -141,23 +282,20 @@ fn card_text(spec: &CardSpec) -> String {
         .unwrap_or_else(|| spec.template.clone())
 }
 
-/// The act's normalized file and its current captions (the first language shown).
-async fn act_source(
-    engine: &Engine,
-    clip_id: i64,
-) -> anyhow::Result<(std::path::PathBuf, Vec<crate::ai::captions::Cue>)> {
-    let clip = clips::get(&engine.db, clip_id)
+/// The digest of the act's normalized file and its current captions (the first language
+/// shown).
+async fn act_source(db: &Db, clip_id: i64) -> anyhow::Result<(String, Vec<Cue>)> {
+    let clip = clips::get(db, clip_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("clip {clip_id} is gone"))?;
     let digest = clip
         .normalized_sha256
         .ok_or_else(|| anyhow::anyhow!("clip {clip_id} has no normalized file"))?;
-    let path = engine.store.local_path(&digest)?;
-    let cues = captions::current_of(&engine.db, clip_id, None)
+    let cues = captions::current_of(db, clip_id, None)
         .await?
         .map(|row| row.cues)
         .unwrap_or_default();
-    Ok((path, cues))
+    Ok((digest, cues))
 }
 
 /// What `render_show` did.
@@ -205,23 +343,7 @@ pub async fn render_show(
         anyhow::Ok((report, resolved.card_lengths, resolved.problems))
     })
     .await??;
-    let lengths_saved = if card_lengths.is_empty() {
-        None
-    } else {
-        let edits: Vec<crate::show::Edit> = card_lengths
-            .iter()
-            .map(|c| crate::show::Edit::SetDuration {
-                item: c.item,
-                duration_ms: c.rendered_ms,
-            })
-            .collect();
-        Some(
-            crate::show::store::edit(&engine.db, id, show.version, &edits, None)
-                .await
-                .map(|r| r.version)
-                .map_err(|e| e.to_string()),
-        )
-    };
+    let lengths_saved = save_card_lengths(&engine.db, id, show.version, &card_lengths).await;
     Ok(ShowRender {
         report,
         version: show.version,
@@ -229,4 +351,31 @@ pub async fn render_show(
         problems,
         lengths_saved,
     })
+}
+
+/// Saves the rendered lengths of host cards as the show's next version (when the show is
+/// still at `version`): `None` when no card changed length, else the version saved or why
+/// not.
+pub async fn save_card_lengths(
+    db: &Db,
+    id: i64,
+    version: i64,
+    card_lengths: &[CardLength],
+) -> Option<Result<i64, String>> {
+    if card_lengths.is_empty() {
+        return None;
+    }
+    let edits: Vec<crate::show::Edit> = card_lengths
+        .iter()
+        .map(|c| crate::show::Edit::SetDuration {
+            item: c.item,
+            duration_ms: c.rendered_ms,
+        })
+        .collect();
+    Some(
+        crate::show::store::edit(db, id, version, &edits, None)
+            .await
+            .map(|r| r.version)
+            .map_err(|e| e.to_string()),
+    )
 }

@@ -3,10 +3,12 @@
 //! master file (a `render.show` job a worker runs; its progress shows on the show page).
 
 use askama::Template;
+use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use gala_pipeline::jobs::{Job, JobState};
 use gala_pipeline::planner::Plan;
@@ -25,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/shows/{id}/plan", post(plan_api))
         .route("/api/shows/{id}/render", post(render_api).get(renders_api))
+        .route("/api/shows/{id}/render/{job}/{file}", get(render_file))
         .route("/shows/{id}/plan", post(plan_page))
         .route("/shows/{id}/render", post(render_page))
 }
@@ -178,7 +181,8 @@ pub struct RenderStatus {
     pub progress: f64,
     pub note: Option<String>,
     pub error: Option<String>,
-    /// The render's summary once done (path, version, frames, copied/encoded frames, ...).
+    /// The render's summary once done (the master's and sidecars' digests, version, frames,
+    /// copied/encoded frames, ...).
     #[schema(value_type = Object)]
     pub result: Option<serde_json::Value>,
 }
@@ -264,4 +268,55 @@ async fn render_page(
     require_director(&user)?;
     queue_render(&state, id).await?;
     Ok(Redirect::to(&format!("/shows/{id}")).into_response())
+}
+
+/// What a done render's files are called and served as: `master.mp4` and the sidecars.
+fn render_file_kind(file: &str) -> Option<(&'static str, &'static str)> {
+    Some(match file {
+        "master.mp4" => ("master", "video/mp4"),
+        "rundown.csv" => ("rundown.csv", "text/csv; charset=utf-8"),
+        "rundown.json" => ("rundown.json", "application/json"),
+        "otio" => ("otio", "application/json"),
+        "srt" => ("srt", "application/x-subrip; charset=utf-8"),
+        _ => return None,
+    })
+}
+
+/// A done render's master (`master.mp4`) or sidecar (`rundown.csv`, `rundown.json`, `otio`,
+/// `srt`), from the media store, with Range support; directors only.
+#[utoipa::path(get, path = "/api/shows/{id}/render/{job}/{file}", tag = "shows",
+    params(("id" = i64, Path), ("job" = i64, Path), ("file" = String, Path)),
+    responses((status = 200, content_type = "video/mp4"), (status = 403), (status = 404)))]
+async fn render_file(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, job, file)): Path<(i64, i64, String)>,
+    req: Request,
+) -> Result<Response, WebError> {
+    require_director(&user)?;
+    let (key, content_type) = render_file_kind(&file).ok_or(WebError::NotFound)?;
+    let render = renders(&state, id)
+        .await?
+        .into_iter()
+        .find(|r| r.job_id == job && r.state == "done")
+        .ok_or(WebError::NotFound)?;
+    let result = render.result.unwrap_or_default();
+    let digest = match key {
+        "master" => result.get("master"),
+        sidecar => result.get("sidecars").and_then(|s| s.get(sidecar)),
+    }
+    .and_then(|d| d.as_str())
+    .filter(|d| gala_pipeline::storage::media::is_digest(d))
+    .ok_or(WebError::NotFound)?
+    .to_string();
+    let mut response =
+        crate::submissions::media::object_response(&state, digest, content_type, req).await?;
+    let ext = if key == "master" { "mp4" } else { key };
+    let name = format!("attachment; filename=\"show-{id}.{ext}\"");
+    if let Ok(value) = HeaderValue::from_str(&name) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }

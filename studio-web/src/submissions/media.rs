@@ -24,21 +24,29 @@ pub async fn serve(
     let digest = repo::latest_media(&state.engine.db, sub.id, kind)
         .await?
         .ok_or(WebError::NotFound)?;
-    let path = state
-        .engine
-        .store
-        .local_path(&digest)
-        .map_err(|e| WebError::Internal(e.context("media of a submission")))?;
+    object_response(&state, digest, kind.content_type(), req).await
+}
+
+/// Serves object `digest` of the media store (fetched into the local cache first when the
+/// store is remote) with Range support, as `content_type`, never cached by shared caches.
+pub async fn object_response(
+    state: &AppState,
+    digest: String,
+    content_type: &'static str,
+    req: Request,
+) -> Result<Response, WebError> {
+    let store = state.engine.store.clone();
+    let path = tokio::task::spawn_blocking(move || store.local_path(&digest))
+        .await
+        .map_err(|e| WebError::Internal(e.into()))?
+        .map_err(|e| WebError::Internal(e.context("an object of the media store")))?;
     let response = ServeFile::new(path)
         .try_call(req)
         .await
         .map_err(|e| WebError::Internal(anyhow::Error::new(e).context("serving media")))?;
     let mut response = response.map(Body::new).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(kind.content_type()),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),

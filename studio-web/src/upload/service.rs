@@ -358,8 +358,9 @@ impl UploadService {
                 self.part_path(&upload.id),
                 upload.offset as u64,
             );
-            self.with_shared(move |store| super::shared::rebuild(store, &id, &path, offset))
-                .await?;
+            let rebuild =
+                self.with_shared(move |store| super::shared::rebuild(store, &id, &path, offset));
+            self.holding(lock, rebuild).await?;
         }
         let chunk = Chunk {
             path: self.part_path(&upload.id),
@@ -386,8 +387,8 @@ impl UploadService {
             Written::Kept { bytes, file_hash } => {
                 let (id, path) = (upload.id.clone(), self.part_path(&upload.id));
                 let (from, to) = (upload.offset as u64, upload.offset as u64 + bytes);
-                self.with_shared(move |store| super::shared::share(store, &id, &path, from, to))
-                    .await?;
+                let share = self.with_shared(move |store| super::shared::share(store, &id, &path, from, to));
+                self.holding(lock, share).await?;
                 self.commit(lock, upload, bytes, file_hash).await
             }
         }
@@ -452,12 +453,39 @@ impl UploadService {
 
     /// Extends the writer's lock; when it was lost, tells the writer to throw the chunk away.
     async fn renew(&self, lock: &HeldLock, tx: &mpsc::Sender<Piece>) -> Result<(), UploadError> {
+        let kept = self.renew_lock(lock).await;
+        if kept.is_err() {
+            let _ = tx.send(Piece::Abort).await;
+        }
+        kept
+    }
+
+    /// Extends the writer's lock; `Gone` when it was lost.
+    async fn renew_lock(&self, lock: &HeldLock) -> Result<(), UploadError> {
         let until = self.now() + LOCK_LEASE_MS;
         if store::renew_lock(&self.db, &lock.id, &lock.token, until).await? {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(UploadError::Gone)
         }
-        let _ = tx.send(Piece::Abort).await;
-        Err(UploadError::Gone)
+    }
+
+    /// Waits for `work` on the shared store (rebuilding or sharing the part file, as long as
+    /// the store takes) while renewing the writer's lock, so that no other server can take
+    /// the upload meanwhile.
+    async fn holding(
+        &self,
+        lock: &HeldLock,
+        work: impl Future<Output = anyhow::Result<()>>,
+    ) -> Result<(), UploadError> {
+        let mut renew = tokio::time::interval_at(Instant::now() + LOCK_RENEW, LOCK_RENEW);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return Ok(done?),
+                _ = renew.tick() => self.renew_lock(lock).await?,
+            }
+        }
     }
 
     async fn commit(
