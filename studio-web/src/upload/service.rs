@@ -753,3 +753,7 @@ enum Committed {
     /// The upload is complete; the whole file's sha256.
     Complete(String),
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;
