@@ -96,6 +96,18 @@ async fn wait_until<F: std::future::Future<Output = bool>>(
     }
 }
 
+/// Waits until clip `clip_id` is ready, failing if the worker stops first.
+async fn wait_ready(
+    worker: &tokio::task::JoinHandle<anyhow::Result<()>>,
+    db: &gala_pipeline::storage::db::Db,
+    clip_id: i64,
+) {
+    wait_until(worker, "the clip ready", || async {
+        clips::get(db, clip_id).await.unwrap().unwrap().state == ClipState::Ready
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_worker_ingests_a_clip_through_the_api() {
     let app = spawn_app_with(studio_config).await;
@@ -317,10 +329,7 @@ async fn captions_go_only_to_a_worker_with_the_model() {
 
     // A worker without models ingests the clip; it is never given captions.
     let (stop, plain) = start_worker(&app.base, dir.path(), "plain", |_| {});
-    wait_until(&plain, "the clip ready", || async {
-        clips::get(&db, clip_id).await.unwrap().unwrap().state == ClipState::Ready
-    })
-    .await;
+    wait_ready(&plain, &db, clip_id).await;
     let captions_job = queue
         .enqueue(analysis::jobs::job(analysis::jobs::CAPTIONS, clip_id))
         .await
@@ -452,10 +461,7 @@ async fn a_remote_worker_renders_the_show_and_the_director_downloads_it() {
     let db = app.state.engine.db.clone();
     let queue = app.state.engine.queue.clone();
     let (stop, worker) = start_worker(&app.base, dir.path(), "farm", |_| {});
-    wait_until(&worker, "the clip ready", || async {
-        clips::get(&db, clip_id).await.unwrap().unwrap().state == ClipState::Ready
-    })
-    .await;
+    wait_ready(&worker, &db, clip_id).await;
 
     // The render runs on the worker, which has neither the database nor the studio's disk.
     let show_id = show_of(&db, clip_id).await;

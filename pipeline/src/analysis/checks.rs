@@ -7,6 +7,7 @@
 //! the database (`captions_task`, `moderation_task`), the model work on the task alone
 //! (`compute_captions`, `compute_moderation`: no database) and [`save`].
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -134,7 +135,7 @@ pub async fn captions_task(db: &Db, config: &Config, clip: &Clip) -> anyhow::Res
         .and_then(|s| speech_language(&s.language));
     Ok(CaptionsTask {
         clip_id: clip.id,
-        normalized: normalized_digest(clip)?,
+        normalized: clip.normalized()?.to_string(),
         language,
         budget_s: captions_budget_s(config, clip),
         translate: config.models.writer.use_for_subtitles,
@@ -158,10 +159,7 @@ pub async fn compute_captions(
     );
     let result: Result<Transcript, ModelError> =
         with_models(models, ctx, task.budget_s, move |set, ctl| {
-            let path = store.local_path(&digest).map_err(|e| ModelError::Run {
-                role: "captions",
-                reason: format!("{e:#}"),
-            })?;
+            let path = fetch(store.as_ref(), &digest, "captions")?;
             set.speech_to_text()?
                 .transcribe(&path, language.as_deref(), ctl)
         })
@@ -271,7 +269,7 @@ pub async fn moderation_task(
     let words = watchlist::list(db).await?;
     Ok(ModerationTask {
         clip_id: clip.id,
-        normalized: normalized_digest(clip)?,
+        normalized: clip.normalized()?.to_string(),
         title: text.title,
         description: text.description,
         cues,
@@ -339,10 +337,7 @@ pub async fn compute_moderation(
     let (store, digest) = (store.clone(), task.normalized.clone());
     let result = with_models(models, ctx, budget, move |set, ctl| {
         let model = set.frame_moderator()?;
-        let path = store.local_path(&digest).map_err(|e| ModelError::Run {
-            role: "image_moderation",
-            reason: format!("{e:#}"),
-        })?;
+        let path = fetch(store.as_ref(), &digest, "image_moderation")?;
         Ok((
             json!(model.moderate(&path, ctl)?),
             model_name(model.summary()),
@@ -370,11 +365,13 @@ pub async fn compute_moderation(
     Ok(out)
 }
 
-/// The clip's normalized file, which every check reads.
-fn normalized_digest(clip: &Clip) -> anyhow::Result<String> {
-    clip.normalized_sha256
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("clip {} has no normalized file yet", clip.id))
+/// The local path of object `digest` for a model of `role`; a store that cannot give it fails
+/// that model's check.
+fn fetch(store: &dyn MediaStore, digest: &str, role: &'static str) -> Result<PathBuf, ModelError> {
+    store.local_path(digest).map_err(|e| ModelError::Run {
+        role,
+        reason: format!("{e:#}"),
+    })
 }
 
 /// A stored check as the verdict reads it.

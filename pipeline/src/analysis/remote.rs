@@ -51,13 +51,9 @@ async fn media_task(db: &Db, payload: Value, limits: &IngestLimits) -> Result<Pr
         Ok(clip) => clip,
         Err(done) => return Ok(Prepared::Done(done)),
     };
-    let clip_id = clip.id;
-    let normalized = clip
-        .normalized_sha256
-        .ok_or_else(|| anyhow::anyhow!("clip {clip_id} has no normalized file yet"))?;
     let task = MediaTask {
-        clip_id,
-        normalized,
+        clip_id: clip.id,
+        normalized: clip.normalized()?.to_string(),
         limits: limits.clone(),
     };
     Ok(Prepared::Task(

@@ -86,6 +86,15 @@ pub struct Clip {
     pub updated_at: i64,
 }
 
+impl Clip {
+    /// The digest of the normalized file, which every later step reads.
+    pub fn normalized(&self) -> anyhow::Result<&str> {
+        self.normalized_sha256
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("clip {} has no normalized file yet", self.id))
+    }
+}
+
 /// A new clip, on the caller's connection (so its first job can share the transaction).
 /// `upload_id` names the upload it came from; a second clip for one upload is refused by the
 /// database.

@@ -105,7 +105,7 @@ impl Ledger for IngestLedger {
                     vec![steps::job(NORMALIZE, clip_id)]
                 }
                 StepOutput::Normalized { digest, report } => {
-                    self.held(&[&digest]).await?;
+                    split::held(&self.env.store, &[&digest]).await?;
                     clips::set_normalized(db, clip_id, &digest, &report).await?;
                     vec![steps::job(QC, clip_id)]
                 }
@@ -127,7 +127,7 @@ impl Ledger for IngestLedger {
                     sheet,
                     waveform,
                 } => {
-                    self.held(&[&poster, &sheet, &waveform]).await?;
+                    split::held(&self.env.store, &[&poster, &sheet, &waveform]).await?;
                     for (artifact, digest) in [
                         (Artifact::Poster, &poster),
                         (Artifact::Sheet, &sheet),
@@ -138,7 +138,7 @@ impl Ledger for IngestLedger {
                     vec![]
                 }
                 StepOutput::Proxy { digest } => {
-                    self.held(&[&digest]).await?;
+                    split::held(&self.env.store, &[&digest]).await?;
                     clips::set_artifact(db, clip_id, Artifact::Proxy, &digest).await?;
                     vec![]
                 }
@@ -154,25 +154,5 @@ impl Ledger for IngestLedger {
             clips::fail(&self.env.db, clip_id, &reason).await?;
             Ok(reason)
         })
-    }
-}
-
-impl IngestLedger {
-    /// Refuses an output that names objects the media store does not hold (a worker that
-    /// never finished its upload).
-    async fn held(&self, digests: &[&String]) -> Result<(), JobError> {
-        let store = self.env.store.clone();
-        let digests: Vec<String> = digests.iter().map(|d| d.to_string()).collect();
-        tokio::task::spawn_blocking(move || {
-            for d in &digests {
-                if !store.exists(d)? {
-                    anyhow::bail!("a worker named object {d}, which the media store does not hold");
-                }
-            }
-            Ok(())
-        })
-        .await
-        .map_err(anyhow::Error::from)??;
-        Ok(())
     }
 }

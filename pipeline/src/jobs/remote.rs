@@ -117,8 +117,7 @@ impl Dispatch {
             let ledger = self.ledger(&job.kind)?;
             match ledger.prepare(job.clone()).await {
                 Ok(Prepared::Task(task)) => {
-                    let mut leased = self.leased.lock().unwrap_or_else(|p| p.into_inner());
-                    leased.insert(job.id, std::time::Instant::now());
+                    self.leased().insert(job.id, std::time::Instant::now());
                     return Ok(Some(Leased { job, task }));
                 }
                 Ok(Prepared::Done(done)) => {
@@ -166,13 +165,13 @@ impl Dispatch {
         }
     }
 
+    fn leased(&self) -> std::sync::MutexGuard<'_, HashMap<i64, std::time::Instant>> {
+        self.leased.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Records the job's time since this server leased it, under `outcome`.
     fn timed(&self, job: &Job, outcome: &'static str) {
-        let started = self
-            .leased
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&job.id);
+        let started = self.leased().remove(&job.id);
         if let Some(started) = started {
             crate::metrics::job_finished(&job.kind, outcome, started.elapsed());
         }
@@ -200,10 +199,7 @@ impl Dispatch {
     pub async fn release(&self, owner: &str, id: i64) -> anyhow::Result<bool> {
         let released = self.queue.release(id, owner).await?;
         if released {
-            self.leased
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
+            self.leased().remove(&id);
         }
         Ok(released)
     }

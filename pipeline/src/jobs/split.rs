@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::queue::Job;
 use super::worker::{Done, Handler, JobContext, JobError, JobFuture};
+use crate::storage::media::MediaStore;
 
 /// A boxed future that may be sent between threads.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -149,6 +150,24 @@ pub async fn settle(ledger: &dyn Ledger, job: Job, error: JobError) -> JobError 
         Ok(reason) => JobError::Fatal(reason),
         Err(e) => JobError::Retry(e),
     }
+}
+
+/// Refuses an output that names objects the media store does not hold (a worker that never
+/// finished its upload): a failed try.
+pub async fn held(store: &Arc<dyn MediaStore>, digests: &[&str]) -> Result<(), JobError> {
+    let store = store.clone();
+    let digests: Vec<String> = digests.iter().map(|d| d.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        for d in &digests {
+            if !store.exists(d)? {
+                anyhow::bail!("a worker named object {d}, which the media store does not hold");
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    Ok(())
 }
 
 /// Parses a task or an output; a malformed one is fatal (it cannot get better on a retry).

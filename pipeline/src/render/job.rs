@@ -148,9 +148,9 @@ impl Ledger for RenderLedger {
         Box::pin(async move {
             let Payload { show_id } = split::parse("render payload", job.payload)?;
             let out: RenderOutput = split::output(KIND, output)?;
-            let mut digests = vec![out.master.clone()];
-            digests.extend(out.sidecars.values().cloned());
-            held(self.store.clone(), digests).await?;
+            let mut digests = vec![out.master.as_str()];
+            digests.extend(out.sidecars.values().map(String::as_str));
+            split::held(&self.store, &digests).await?;
             let lengths_saved =
                 show::save_card_lengths(&self.db, show_id, out.version, &out.card_lengths).await;
             Ok(Done::new(json!({
@@ -169,21 +169,6 @@ impl Ledger for RenderLedger {
             })))
         })
     }
-}
-
-/// Refuses an output naming objects the media store does not hold.
-async fn held(store: Arc<dyn MediaStore>, digests: Vec<String>) -> Result<(), JobError> {
-    tokio::task::spawn_blocking(move || {
-        for d in &digests {
-            if !store.exists(d)? {
-                anyhow::bail!("a worker named object {d}, which the media store does not hold");
-            }
-        }
-        Ok(())
-    })
-    .await
-    .map_err(anyhow::Error::from)??;
-    Ok(())
 }
 
 /// The compute half of `render.show`: media through `store`, files made under `tmp`, the

@@ -138,8 +138,8 @@ pub async fn describe(db: &Db, show: &ShowRecord) -> anyhow::Result<Described> {
 }
 
 /// Makes the render's items: clips from `store`, cards rendered into `work` (host lines spoken
-/// by `voice`; none: silent). Blocking. A clip the store cannot fetch is an error (it may
-/// answer on a retry); one it does not hold airs as a slate.
+/// by `voice`; none: silent). Blocking. A clip the store does not hold airs as a slate; one
+/// it holds but cannot fetch now is an error (it may answer on a retry).
 pub fn build(
     show: &Described,
     store: &dyn MediaStore,
@@ -160,9 +160,9 @@ pub fn build(
                 lower_third: (title, credit),
                 cues,
             } => {
-                if store.exists(normalized)? {
-                    Source::Act {
-                        path: store.local_path(normalized)?,
+                match store.local_path(normalized) {
+                    Ok(path) => Source::Act {
+                        path,
                         in_ms: *in_ms,
                         out_ms: *out_ms,
                         lower_third: Some(LowerThird {
@@ -170,16 +170,19 @@ pub fn build(
                             credit: credit.clone(),
                         }),
                         cues: cues.clone(),
+                    },
+                    // Asked only when the fetch failed: missing for good, or not answering.
+                    Err(_) if !store.exists(normalized)? => {
+                        problems.push((
+                            item.id,
+                            format!("clip {normalized} is not in the media store"),
+                        ));
+                        Source::Slate {
+                            text: format!("{title} — {credit}"),
+                            duration_ms: out_ms - in_ms,
+                        }
                     }
-                } else {
-                    problems.push((
-                        item.id,
-                        format!("clip {normalized} is not in the media store"),
-                    ));
-                    Source::Slate {
-                        text: format!("{title} — {credit}"),
-                        duration_ms: out_ms - in_ms,
-                    }
+                    Err(e) => return Err(e),
                 }
             }
             ItemSource::Card { spec } => {
@@ -288,9 +291,7 @@ async fn act_source(db: &Db, clip_id: i64) -> anyhow::Result<(String, Vec<Cue>)>
     let clip = clips::get(db, clip_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("clip {clip_id} is gone"))?;
-    let digest = clip
-        .normalized_sha256
-        .ok_or_else(|| anyhow::anyhow!("clip {clip_id} has no normalized file"))?;
+    let digest = clip.normalized()?.to_string();
     let cues = captions::current_of(db, clip_id, None)
         .await?
         .map(|row| row.cues)

@@ -1,6 +1,6 @@
 //! `gala bench chain`: the whole ingest chain with the configured worker pool; with
-//! `--remote`, the same clips again through a remote worker over the studio's HTTP API, side
-//! by side.
+//! `--remote`, as many clips again (of their own) through a remote worker over the studio's
+//! HTTP API, side by side.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,7 +44,7 @@ pub async fn bench_chain(
         peak_rss()
     );
     if remote {
-        let (ready, elapsed) = remote_run(config, engine, &remote_clips, workers).await?;
+        let (ready, elapsed) = remote_run(config, &remote_clips, workers).await?;
         report("remote worker (HTTP API)", ready, n, seconds, elapsed);
         println!("remote / local time: {:.2}", elapsed / local);
     }
@@ -59,49 +59,37 @@ fn report(what: &str, ready: usize, n: usize, seconds: f64, elapsed: f64) {
     );
 }
 
-/// Clips through a studio on 127.0.0.1 and one remote worker with `slots` slots and its own data directory. Objects
-/// go through the studio unless the configuration has an S3 store.
+/// The clips through a studio on 127.0.0.1 (`bench::studio`, on the same database) and one
+/// remote worker with `slots` slots and its own data directory. Objects go through the
+/// studio unless the configuration has an S3 store.
 async fn remote_run(
     mut config: Config,
-    engine: Engine,
     files: &[PathBuf],
     slots: usize,
 ) -> anyhow::Result<(usize, f64)> {
     let token = format!("bench-{}", std::process::id());
     config.studio.worker_token = token.clone();
-    let engine = Engine {
-        config: std::sync::Arc::new(config.clone()),
-        ..engine
-    };
-    let state = gala_studio::AppState::new(engine.clone()).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let server = tokio::spawn(gala_studio::serve(
-        listener,
-        state,
-        stopped(stop_rx.clone()),
-    ));
+    let studio = super::studio::start(config.clone(), Some(config.data_dir.clone()), 0).await?;
     let mut worker_config = config.clone();
     worker_config.data_dir = config.data_dir.join("bench-remote-worker");
     worker_config.database.url = "postgres://nobody@127.0.0.1:1/none".into();
     let opts = gala_studio::workers::RemoteOptions {
-        studio: base.clone(),
+        studio: studio.base.clone(),
         token,
         name: "bench".into(),
         slots: slots.max(1) as u32,
         drain: Duration::from_secs(10),
     };
-    println!("remote worker ({slots} slots) → studio at {base} …");
-    let worker = tokio::spawn(gala_studio::workers::run(
-        worker_config,
-        opts,
-        stopped(stop_rx),
-    ));
+    println!(
+        "remote worker ({slots} slots) → studio at {} …",
+        studio.base
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(gala_studio::workers::run(worker_config, opts, async {
+        stopped.await.ok();
+    }));
     let t = Instant::now();
+    let engine = &studio.state.engine;
     let env = engine.ingest_env();
     let mut ids = Vec::with_capacity(files.len());
     for (i, path) in files.iter().enumerate() {
@@ -118,9 +106,9 @@ async fn remote_run(
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let elapsed = t.elapsed().as_secs_f64();
-    let _ = stop_tx.send(true);
+    let _ = stop.send(());
     worker.await??;
-    server.await??;
+    studio.stop().await?;
     let ready = done.iter().filter(|c| c.state == ClipState::Ready).count();
     Ok((ready, elapsed))
 }

@@ -270,14 +270,14 @@ async fn render_page(
     Ok(Redirect::to(&format!("/shows/{id}")).into_response())
 }
 
-/// What a done render's files are called and served as: `master.mp4` and the sidecars.
-fn render_file_kind(file: &str) -> Option<(&'static str, &'static str)> {
+/// The content type of a done render's file: `master.mp4`, or a sidecar by its suffix
+/// (`render::job::SIDECARS`).
+fn render_file_type(file: &str) -> Option<&'static str> {
     Some(match file {
-        "master.mp4" => ("master", "video/mp4"),
-        "rundown.csv" => ("rundown.csv", "text/csv; charset=utf-8"),
-        "rundown.json" => ("rundown.json", "application/json"),
-        "otio" => ("otio", "application/json"),
-        "srt" => ("srt", "application/x-subrip; charset=utf-8"),
+        "master.mp4" => "video/mp4",
+        "rundown.csv" => "text/csv; charset=utf-8",
+        "rundown.json" | "otio" => "application/json",
+        "srt" => "application/x-subrip; charset=utf-8",
         _ => return None,
     })
 }
@@ -294,16 +294,18 @@ async fn render_file(
     req: Request,
 ) -> Result<Response, WebError> {
     require_director(&user)?;
-    let (key, content_type) = render_file_kind(&file).ok_or(WebError::NotFound)?;
+    let content_type = render_file_type(&file).ok_or(WebError::NotFound)?;
+    let master = file == "master.mp4";
     let render = renders(&state, id)
         .await?
         .into_iter()
         .find(|r| r.job_id == job && r.state == "done")
         .ok_or(WebError::NotFound)?;
     let result = render.result.unwrap_or_default();
-    let digest = match key {
-        "master" => result.get("master"),
-        sidecar => result.get("sidecars").and_then(|s| s.get(sidecar)),
+    let digest = if master {
+        result.get("master")
+    } else {
+        result.get("sidecars").and_then(|s| s.get(&file))
     }
     .and_then(|d| d.as_str())
     .filter(|d| gala_pipeline::storage::media::is_digest(d))
@@ -311,8 +313,8 @@ async fn render_file(
     .to_string();
     let mut response =
         crate::submissions::media::object_response(&state, digest, content_type, req).await?;
-    let ext = if key == "master" { "mp4" } else { key };
-    let name = format!("attachment; filename=\"show-{id}.{ext}\"");
+    let suffix = if master { "mp4" } else { file.as_str() };
+    let name = format!("attachment; filename=\"show-{id}.{suffix}\"");
     if let Ok(value) = HeaderValue::from_str(&name) {
         response
             .headers_mut()
